@@ -1,0 +1,329 @@
+"""The document: a photo with its mask, sketch and extent, and the history of what was done to it.
+
+Pure Python and numpy; the app's widgets subscribe to :class:`Change` notifications and write back only
+through the methods here, each of which is one undoable step.
+
+Layers (all the photo's size):
+- ``image``: H x W x 3 RGB, uint8 or uint16 (16-bit files stay 16-bit);
+- ``alpha``: H x W of the same dtype, only for photos that have transparency;
+- ``mask``: H x W uint8 coverage, 0..255; a pixel is hole when >= 128 (hole = 1 in the fill);
+- ``sketch``: H x W uint8 coverage of the user's edge strokes, used from 128 up.
+The extent is a rectangle in image coordinates (x / y may be negative) covering the image; when it is
+larger, Fill extends the photo to it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from inpaintstudio.document import imageio
+from inpaintstudio.document.brush import Brush, apply_coverage, segment_coverage
+from inpaintstudio.document.history import CanvasEdit, CompositeEdit, ExtentEdit, History, RectEdit, TileRecorder
+from inpaintstudio.engine.request import FillRequest, FillResult
+from inpaintstudio.errors import InputError
+from inpaintstudio.geometry import Rect, mask_bbox
+
+LAYER_NAMES = ("image", "alpha", "mask", "sketch")
+THRESHOLD = 128
+
+
+@dataclass(frozen=True)
+class Change:
+    """What changed: a layer name with the rectangle, or 'extent', 'canvas' (size), 'history', 'saved'."""
+
+    kind: str
+    rect: Rect | None = None
+
+
+class Stroke:
+    """One drag of a brush, eraser or sketch pen: segments are drawn as points arrive; one undo step."""
+
+    def __init__(self, doc: Document, layer: str, brush: Brush, erase: bool, label: str) -> None:
+        self.doc, self.layer, self.brush, self.erase, self.label = doc, layer, brush, erase, label
+        self._array = doc.layer(layer)
+        self._recorder = TileRecorder(layer, self._array)
+        self._last: tuple[float, float] | None = None
+        self.changed = Rect(0, 0, 0, 0)
+
+    def add_point(self, x: float, y: float) -> Rect:
+        """Draw from the previous point to (x, y) in image coordinates; returns the changed rectangle."""
+        point = (float(x), float(y))
+        rect, coverage = segment_coverage(self.brush, self._last or point, point, self.doc.rect)
+        self._last = point
+        if rect.is_empty():
+            return rect
+        self._recorder.touch(rect)
+        apply_coverage(self._array, rect, coverage, self.erase)
+        self.changed = self.changed.union(rect)
+        self.doc.notify(self.layer, rect)
+        return rect
+
+    def end(self) -> bool:
+        """Finish the stroke; returns whether it changed anything (and so became a history step)."""
+        edit = self._recorder.finish(self.label)
+        if edit is None:
+            return False
+        self.doc.push(edit)
+        return True
+
+
+class Document:
+    def __init__(
+        self,
+        pixels: np.ndarray,
+        alpha: np.ndarray | None = None,
+        meta: imageio.ImageMeta | None = None,
+        path: Path | None = None,
+    ) -> None:
+        if pixels.ndim != 3 or pixels.shape[2] != 3 or pixels.dtype not in (np.uint8, np.uint16):
+            raise InputError(f"a document needs H x W x 3 uint8 or uint16 pixels, got {pixels.shape} {pixels.dtype}")
+        h, w = pixels.shape[:2]
+        # The document owns its layers: it copies what it is given, so a caller's array never changes under it.
+        self._layers: dict[str, np.ndarray] = {
+            "image": np.array(pixels, order="C", copy=True),
+            "mask": np.zeros((h, w), np.uint8),
+            "sketch": np.zeros((h, w), np.uint8),
+        }
+        if alpha is not None:
+            self._layers["alpha"] = np.array(alpha, dtype=pixels.dtype, order="C", copy=True)
+        self.meta = meta or imageio.ImageMeta()
+        self.path = path
+        self.extent = Rect(0, 0, w, h)
+        self.history = History()
+        self._saved_id = 0
+        self._listeners: list[Callable[[Change], None]] = []
+
+    @classmethod
+    def open(cls, path: Path | str, *, max_pixels: int | None = imageio.DEFAULT_MAX_PIXELS) -> Document:
+        loaded = imageio.load_image(path, max_pixels=max_pixels)
+        return cls(loaded.pixels, loaded.alpha, loaded.meta, Path(path))
+
+    # -- observation -------------------------------------------------------------------------------
+    def subscribe(self, listener: Callable[[Change], None]) -> Callable[[], None]:
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+
+    def notify(self, kind: str, rect: Rect | None = None) -> None:
+        change = Change(kind, rect)
+        for listener in list(self._listeners):
+            listener(change)
+
+    # -- layers ------------------------------------------------------------------------------------
+    def layer(self, name: str) -> np.ndarray:
+        return self._layers[name]
+
+    def layers(self) -> dict[str, np.ndarray]:
+        return dict(self._layers)
+
+    def replace_layers(self, layers: dict[str, np.ndarray], extent: Rect) -> None:
+        """Swap in layers of a new size (canvas growth and its undo); listeners get a 'canvas' change."""
+        self._layers = {k: np.ascontiguousarray(v) for k, v in layers.items()}
+        self.extent = extent
+        self.notify("canvas", self.rect)
+
+    @property
+    def image(self) -> np.ndarray:
+        return self._layers["image"]
+
+    @property
+    def alpha(self) -> np.ndarray | None:
+        return self._layers.get("alpha")
+
+    @property
+    def mask(self) -> np.ndarray:
+        return self._layers["mask"]
+
+    @property
+    def sketch(self) -> np.ndarray:
+        return self._layers["sketch"]
+
+    @property
+    def width(self) -> int:
+        return int(self.image.shape[1])
+
+    @property
+    def height(self) -> int:
+        return int(self.image.shape[0])
+
+    @property
+    def rect(self) -> Rect:
+        return Rect(0, 0, self.width, self.height)
+
+    def hole(self) -> np.ndarray:
+        return self.mask >= THRESHOLD
+
+    def display_rgb8(self) -> np.ndarray:
+        """The image as 8-bit RGB (a view when it already is), for display and for fills."""
+        return imageio.to_uint8(self.image)
+
+    # -- history -----------------------------------------------------------------------------------
+    def push(self, edit: object) -> None:
+        self.history.push(edit)
+        self.notify("history")
+
+    def undo(self) -> bool:
+        if not self.history.can_undo():
+            return False
+        self.history.position -= 1
+        self.history.edits[self.history.position].undo(self)
+        self.notify("history")
+        return True
+
+    def redo(self) -> bool:
+        if not self.history.can_redo():
+            return False
+        self.history.edits[self.history.position].redo(self)
+        self.history.position += 1
+        self.notify("history")
+        return True
+
+    def jump_to(self, position: int) -> None:
+        """Undo or redo until ``position`` steps are applied (the history panel's click)."""
+        position = max(0, min(position, len(self.history.edits)))
+        while self.history.position > position and self.undo():
+            pass
+        while self.history.position < position and self.redo():
+            pass
+
+    @property
+    def dirty(self) -> bool:
+        return self.history.current_id() != self._saved_id
+
+    def mark_saved(self, path: Path | None = None) -> None:
+        self._saved_id = self.history.current_id()
+        if path is not None:
+            self.path = Path(path)
+        self.notify("saved")
+
+    def save(self, path: Path | str, *, quality: int = 95) -> None:
+        imageio.save_image(path, self.image, self.alpha, self.meta, quality=quality)
+        self.mark_saved(Path(path))
+
+    # -- painting ----------------------------------------------------------------------------------
+    def begin_stroke(self, layer: str, brush: Brush, *, erase: bool = False) -> Stroke:
+        if layer not in ("mask", "sketch"):
+            raise ValueError(f"strokes paint the mask or the sketch, not '{layer}'")
+        what = {"mask": "Mask", "sketch": "Sketch"}[layer]
+        return Stroke(self, layer, brush, erase, f"{what} {'erase' if erase else 'stroke'}")
+
+    def _edit_layer(self, label: str, layer: str, rect: Rect, change: Callable[[np.ndarray], None]) -> bool:
+        if rect.is_empty():
+            return False
+        edit = RectEdit.capture(label, layer, self._layers[layer], rect, change)
+        if edit.before.data == edit.after.data:
+            return False
+        self.notify(layer, rect)
+        self.push(edit)
+        return True
+
+    def clear_layer(self, layer: str) -> bool:
+        return self._edit_layer(f"Clear {layer}", layer, mask_bbox(self._layers[layer]), lambda v: v.fill(0))
+
+    def invert_mask(self) -> bool:
+        return self._edit_layer("Invert mask", "mask", self.rect, lambda v: np.subtract(255, v, out=v))
+
+    def set_binary_layer(self, layer: str, binary: np.ndarray, label: str) -> bool:
+        """Replace the mask or sketch with a loaded map (True = set), as one step."""
+        if binary.shape != self.mask.shape:
+            raise InputError(
+                f"the {layer} is {binary.shape[1]}x{binary.shape[0]} but the image is {self.width}x{self.height}"
+            )
+        values = np.where(binary, 255, 0).astype(np.uint8)
+        return self._edit_layer(label, layer, self.rect, lambda v: np.copyto(v, values))
+
+    # -- extent ------------------------------------------------------------------------------------
+    def set_extent_raw(self, extent: Rect) -> None:
+        self.extent = extent
+        self.notify("extent", extent)
+
+    def set_extent(self, extent: Rect, label: str = "Extend borders") -> bool:
+        if not extent.contains(self.rect):
+            raise InputError("the extent must contain the whole image")
+        if extent == self.extent:
+            return False
+        edit = ExtentEdit(label, self.extent, extent)
+        self.set_extent_raw(extent)
+        self.push(edit)
+        return True
+
+    # -- fills -------------------------------------------------------------------------------------
+    def fill_request(self, model: str, *, device: str = "auto", strategy: str = "crop") -> FillRequest:
+        """Snapshot the current state for a fill (copies, so painting can go on meanwhile)."""
+        sketch = self.sketch >= THRESHOLD
+        return FillRequest(
+            image=self.display_rgb8(),
+            mask=self.hole(),
+            model=model,
+            sketch=sketch if sketch.any() else None,
+            extent=None if self.extent == self.rect else self.extent,
+            device=device,
+            strategy=strategy,
+        )
+
+    def apply_fill(self, result: FillResult, label: str | None = None) -> bool:
+        """Put a fill result into the document as one undoable step (canvas growth included)."""
+        ox, oy = result.offset
+        rh, rw = result.image.shape[:2]
+        if result.source_size != (self.width, self.height) or ox + self.width > rw or oy + self.height > rh:
+            raise InputError("the image changed size while the fill was running; fill again")
+        if not result.changed:
+            return False
+        label = label or f"Fill ({result.model})"
+        edits: list = []
+        pixels = result.image if self.image.dtype == np.uint8 else result.image.astype(np.uint16) * 257
+        if self.meta.gray:
+            lum = pixels.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
+            pixels = np.repeat(lum.round().astype(self.image.dtype)[..., None], 3, axis=2)
+        filled = result.filled
+        if (rw, rh) != (self.width, self.height):
+            # The new border strips are stored by the canvas edit; only the old image's holes remain.
+            canvas_edit = self._grow_canvas(pixels, (ox, oy))
+            edits.append(canvas_edit)
+            filled = np.zeros_like(result.filled)
+            inner = canvas_edit.inner().slices()
+            filled[inner] = result.filled[inner]
+        box = mask_bbox(filled)
+        if not box.is_empty():
+            hole = filled[box.slices()]
+            src = pixels[box.slices()]
+            edits.append(
+                RectEdit.capture(label, "image", self.image, box, lambda v: np.copyto(v, src, where=hole[..., None]))
+            )
+            self.notify("image", box)
+            # The filled hole's mask and sketch are used up; so is the faint (below-threshold) fringe a soft
+            # brush leaves around it, which would otherwise stay visible as a tinted halo.
+            around = box.expanded(max(8, max(box.w, box.h) // 8)).intersect(self.rect)
+            used = np.zeros((around.h, around.w), bool)
+            used[box.translated(-around.x, -around.y).slices()] = hole
+            for layer in ("mask", "sketch"):
+                array = self._layers[layer]
+                clear = used | (array[around.slices()] < THRESHOLD)
+                edits.append(RectEdit.capture(label, layer, array, around, lambda v, c=clear: np.copyto(v, 0, where=c)))
+                self.notify(layer, around)
+        self.push(CompositeEdit(label, edits))
+        return True
+
+    def _grow_canvas(self, pixels: np.ndarray, offset: tuple[int, int]) -> CanvasEdit:
+        rh, rw = pixels.shape[:2]
+        inner = Rect(offset[0], offset[1], self.width, self.height)
+        full = np.iinfo(self.image.dtype).max
+        grown: dict[str, np.ndarray] = {}
+        for name, array in self._layers.items():
+            fill_value = pixels if name == "image" else full if name == "alpha" else 0
+            new = np.empty((rh, rw, *array.shape[2:]), array.dtype)
+            new[...] = fill_value
+            new[inner.slices()] = array
+            grown[name] = new
+        edit = CanvasEdit(
+            "Extend canvas",
+            (self.width, self.height),
+            offset,
+            {name: CanvasEdit.strips_of(arr, inner) for name, arr in grown.items()},
+            self.extent,
+        )
+        self.replace_layers(grown, Rect(0, 0, rw, rh))
+        return edit

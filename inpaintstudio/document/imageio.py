@@ -1,0 +1,315 @@
+"""Reading and writing photos, masks and sketches, keeping what the user's file carried.
+
+Every input is turned into H x W x 3 RGB pixels (uint8, or uint16 for 16-bit files) plus an optional
+alpha channel, with the EXIF orientation applied. What is needed to write the result back faithfully is
+kept in :class:`ImageMeta`: EXIF (orientation reset to "normal", since the pixels are now upright), the
+ICC profile, whether the source was grayscale, and its bit depth. Every failure is an
+:class:`~inpaintstudio.errors.ImageLoadError` / :class:`~inpaintstudio.errors.ImageSaveError` whose
+message names the file and the reason; nothing is ever written in place of a good file.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from inpaintstudio.atomic import atomic_write_bytes
+from inpaintstudio.errors import ImageLoadError, ImageSaveError
+
+# The decompression-bomb guard is ours (checked from the header, before decoding, and overridable);
+# Pillow's own global guard would refuse legitimate 100-megapixel panoramas with a less clear message.
+Image.MAX_IMAGE_PIXELS = None
+# OpenCV's own warnings (e.g. about TIFF extra samples) would reach the user's terminal; errors still do.
+cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+DEFAULT_MAX_PIXELS = 120_000_000
+
+EXIF_ORIENTATION = 0x0112
+SAVE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP", ".tif": "TIFF", ".tiff": "TIFF"}
+OPEN_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.tif *.tiff *.bmp *.gif)"
+_DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, struct.error, IndexError, TypeError, zlib.error)
+
+
+@dataclass(frozen=True)
+class ImageMeta:
+    format: str | None = None  # "JPEG", "PNG", ... of the source file
+    mode: str = "RGB"  # the source's pixel layout, e.g. "L", "P", "CMYK", "RGB;16"
+    exif: bytes | None = None  # with orientation already reset to 1
+    icc: bytes | None = None
+    gray: bool = False  # write back as grayscale
+    bit_depth: int = 8
+    dpi: tuple[float, float] | None = None
+    orientation: int = 1  # the EXIF orientation the stored pixels had (already applied)
+
+
+@dataclass(frozen=True)
+class LoadedImage:
+    pixels: np.ndarray  # H x W x 3, uint8 or uint16, RGB
+    alpha: np.ndarray | None  # H x W of the same dtype, or None
+    meta: ImageMeta
+
+
+def apply_orientation(array: np.ndarray, orientation: int) -> np.ndarray:
+    """Make pixels stored with an EXIF orientation upright (same results as Pillow's exif_transpose)."""
+    ops = {
+        2: lambda a: a[:, ::-1],
+        3: lambda a: a[::-1, ::-1],
+        4: lambda a: a[::-1],
+        5: lambda a: a.swapaxes(0, 1),
+        6: lambda a: np.rot90(a, -1),
+        7: lambda a: np.rot90(a, 2).swapaxes(0, 1),
+        8: lambda a: np.rot90(a, 1),
+    }
+    op = ops.get(orientation)
+    return array if op is None else np.ascontiguousarray(op(array))
+
+
+def _sixteen_bit_colour(im: Image.Image, data: bytes) -> bool:
+    """Pillow reads 16-bit RGB(A) PNG and TIFF as 8-bit; detect them so OpenCV decodes them instead."""
+    if im.mode not in ("RGB", "RGBA"):
+        return False
+    if im.format == "PNG":
+        return len(data) > 24 and data[24] == 16  # IHDR bit depth
+    if im.format == "TIFF":
+        bits = getattr(im, "tag_v2", {}).get(258)
+        return bool(bits) and max(bits if isinstance(bits, tuple) else (bits,)) == 16
+    return False
+
+
+def _clean_exif(im: Image.Image) -> bytes | None:
+    try:
+        exif = im.getexif()
+        if not exif:
+            return None
+        if EXIF_ORIENTATION in exif:
+            exif[EXIF_ORIENTATION] = 1
+        return exif.tobytes()
+    except Exception:  # broken EXIF must not stop the photo from opening; it is simply not kept
+        return None
+
+
+def _pixels_from_pil(im: Image.Image) -> tuple[np.ndarray, np.ndarray | None, bool, int, str]:
+    """(rgb, alpha, gray, bit_depth, mode) from any Pillow mode."""
+    mode = im.mode
+    if mode in ("I;16", "I;16L", "I;16B", "I;16N", "I"):
+        arr = np.clip(np.asarray(im, dtype=np.int64), 0, 65535).astype(np.uint16)
+        return np.repeat(arr[..., None], 3, axis=2), None, True, 16, mode
+    if mode == "F":
+        arr = np.clip(np.asarray(im, dtype=np.float32), 0, 255).round().astype(np.uint8)
+        return np.repeat(arr[..., None], 3, axis=2), None, True, 8, mode
+    if mode in ("1", "L"):
+        arr = np.asarray(im.convert("L"))
+        return np.repeat(arr[..., None], 3, axis=2), None, True, 8, mode
+    if mode in ("LA", "La"):
+        arr = np.asarray(im.convert("LA"))
+        return np.repeat(arr[..., :1], 3, axis=2), arr[..., 1].copy(), True, 8, mode
+    has_alpha = mode in ("RGBA", "RGBa", "PA") or (mode == "P" and "transparency" in im.info)
+    arr = np.asarray(im.convert("RGBA" if has_alpha else "RGB"))
+    if has_alpha:
+        return np.ascontiguousarray(arr[..., :3]), arr[..., 3].copy(), False, 8, mode
+    return arr, None, False, 8, mode
+
+
+def load_image(path: Path | str, *, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> LoadedImage:
+    """Read any common image file; raise ImageLoadError with a clear reason otherwise."""
+    path = Path(path)
+    if not path.exists():
+        raise ImageLoadError(f"{path}: no such file")
+    if path.is_dir():
+        raise ImageLoadError(f"{path} is a folder, not an image")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ImageLoadError(f"{path} cannot be read: {exc.strerror or exc}") from exc
+    return decode_image(data, name=str(path), max_pixels=max_pixels)
+
+
+def decode_image(data: bytes, *, name: str = "image", max_pixels: int | None = DEFAULT_MAX_PIXELS) -> LoadedImage:
+    if not data:
+        raise ImageLoadError(f"{name} is empty (0 bytes)")
+    try:
+        im = Image.open(io.BytesIO(data))
+    except UnidentifiedImageError:
+        raise ImageLoadError(f"{name} is not an image file in a format InpaintStudio can read") from None
+    except _DECODE_ERRORS as exc:
+        raise ImageLoadError(f"{name} is damaged: {exc}") from exc
+    with im:
+        width, height = im.size
+        if width <= 0 or height <= 0:
+            raise ImageLoadError(f"{name} has no pixels ({width}x{height})")
+        if max_pixels and width * height > max_pixels:
+            raise ImageLoadError(
+                f"{name} is {width}x{height} ({width * height / 1e6:.0f} megapixels), above the limit of "
+                f"{max_pixels / 1e6:.0f} megapixels (raise it with --max-pixels, or --no-pixel-limit)"
+            )
+        try:
+            exif = im.getexif()
+            orientation = int(exif.get(EXIF_ORIENTATION, 1) or 1)
+        except Exception:
+            orientation = 1
+        try:
+            im.load()
+            if _sixteen_bit_colour(im, data):
+                rgb, alpha, gray, depth, mode = _decode_16bit_colour(data, name)
+            else:
+                rgb, alpha, gray, depth, mode = _pixels_from_pil(im)
+        except MemoryError as exc:
+            raise ImageLoadError(f"{name} is too large to fit in memory ({width}x{height})") from exc
+        except _DECODE_ERRORS as exc:
+            reason = str(exc) or type(exc).__name__
+            raise ImageLoadError(f"{name} is damaged or truncated: {reason}") from exc
+        icc = im.info.get("icc_profile") if mode != "CMYK" else None  # a CMYK profile does not fit RGB
+        dpi = im.info.get("dpi")
+        meta = ImageMeta(
+            format=im.format,
+            mode=mode,
+            exif=_clean_exif(im),
+            icc=icc,
+            gray=gray,
+            bit_depth=depth,
+            dpi=tuple(float(v) for v in dpi) if isinstance(dpi, tuple) and len(dpi) == 2 else None,
+            orientation=orientation,
+        )
+    rgb = apply_orientation(rgb, orientation)
+    alpha = None if alpha is None else apply_orientation(alpha, orientation)
+    return LoadedImage(rgb, alpha, meta)
+
+
+def _decode_16bit_colour(data: bytes, name: str) -> tuple[np.ndarray, np.ndarray | None, bool, int, str]:
+    arr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    if arr is None or arr.dtype != np.uint16 or arr.ndim != 3:
+        raise ImageLoadError(f"{name} is a 16-bit image that could not be decoded")
+    if arr.shape[2] == 4:
+        return np.ascontiguousarray(arr[..., 2::-1]), arr[..., 3].copy(), False, 16, "RGBA;16"
+    return np.ascontiguousarray(arr[..., ::-1]), None, False, 16, "RGB;16"
+
+
+def load_binary_map(path: Path | str, size: tuple[int, int], what: str, orientation: int = 1) -> np.ndarray:
+    """Read a mask or sketch image: white (>= 50 %) is set. ``size`` is the photo's (width, height).
+
+    A map drawn on the stored (un-rotated) photo is rotated like the photo, so both conventions work.
+    """
+    loaded = load_image(path, max_pixels=None)
+    pixels = loaded.pixels.astype(np.float32)
+    if loaded.alpha is not None:  # transparent areas of a mask painted on a layer count as "not set"
+        pixels *= loaded.alpha[..., None].astype(np.float32) / (65535.0 if loaded.meta.bit_depth == 16 else 255.0)
+    full = 65535.0 if loaded.meta.bit_depth == 16 else 255.0
+    binary = pixels.mean(axis=2) >= 0.5 * full
+    w, h = size
+    if binary.shape == (h, w):
+        return binary
+    raw = apply_orientation(binary, orientation) if orientation != 1 else binary
+    if raw.shape == (h, w):
+        return raw
+    raise ImageLoadError(
+        f"{what} {path} is {binary.shape[1]}x{binary.shape[0]} but the image is {w}x{h}; they must be the same size"
+    )
+
+
+# -- saving -----------------------------------------------------------------------------------------
+
+
+def format_for(path: Path | str) -> str:
+    suffix = Path(path).suffix.lower()
+    if suffix not in SAVE_FORMATS:
+        allowed = ", ".join(sorted(SAVE_FORMATS))
+        raise ImageSaveError(f"cannot save as '{suffix or Path(path).name}': use one of {allowed}")
+    return SAVE_FORMATS[suffix]
+
+
+def to_uint8(array: np.ndarray) -> np.ndarray:
+    if array.dtype == np.uint8:
+        return array
+    return ((array.astype(np.uint32) + 128) // 257).astype(np.uint8)
+
+
+def encode_image(
+    pixels: np.ndarray, alpha: np.ndarray | None, meta: ImageMeta, fmt: str, *, quality: int = 95
+) -> bytes:
+    """Encode to bytes in ``fmt``, keeping alpha, 16 bits, grayscale, EXIF and ICC where the format can."""
+    sixteen = pixels.dtype == np.uint16 and fmt in ("PNG", "TIFF")
+    if not sixteen:
+        pixels = to_uint8(pixels)
+        alpha = None if alpha is None else to_uint8(alpha)
+    if fmt == "JPEG":
+        alpha = None  # JPEG has no alpha channel
+    if meta.gray:
+        # Unchanged gray pixels have R = G = B, so this gives back exactly their original value.
+        lum = pixels.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
+        channels = [np.clip(lum.round(), 0, 65535 if sixteen else 255).astype(pixels.dtype)]
+    else:
+        channels = [pixels[..., i] for i in range(3)]
+    if alpha is not None:
+        channels.append(alpha)
+    stacked = np.dstack(channels) if len(channels) > 1 else channels[0]
+    if sixteen and stacked.ndim == 3:
+        return _encode_16bit_colour(stacked, meta, fmt)
+    im = Image.fromarray(stacked)  # 2-D uint16 becomes Pillow's "I;16", which PNG and TIFF store
+    options: dict[str, object] = {}
+    if meta.icc:
+        options["icc_profile"] = meta.icc
+    if meta.exif and fmt in ("JPEG", "PNG", "WEBP", "TIFF"):
+        options["exif"] = meta.exif
+    if meta.dpi and fmt in ("JPEG", "PNG", "TIFF"):
+        options["dpi"] = meta.dpi
+    if fmt == "JPEG":
+        options.update(quality=int(quality), subsampling=0 if quality >= 90 else 2, optimize=True)
+    elif fmt == "WEBP":
+        options.update(quality=int(quality), method=4)
+    elif fmt == "TIFF":
+        options["compression"] = "tiff_lzw"
+    buffer = io.BytesIO()
+    im.save(buffer, format=fmt, **options)
+    return buffer.getvalue()
+
+
+def _png_chunk(kind: bytes, payload: bytes) -> bytes:
+    return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
+
+
+def _encode_16bit_colour(stacked: np.ndarray, meta: ImageMeta, fmt: str) -> bytes:
+    """16-bit RGB(A) through OpenCV (Pillow cannot write it); PNG gets its ICC and EXIF chunks back."""
+    bgr = stacked[..., [2, 1, 0, 3][: stacked.shape[2]]]
+    ok, encoded = cv2.imencode(".png" if fmt == "PNG" else ".tiff", np.ascontiguousarray(bgr))
+    if not ok:
+        raise ImageSaveError("OpenCV could not encode the 16-bit image")
+    data = encoded.tobytes()
+    if fmt != "PNG":
+        return data
+    extra = b""
+    if meta.icc:
+        extra += _png_chunk(b"iCCP", b"icc\x00\x00" + zlib.compress(meta.icc))
+    if meta.exif:
+        exif = meta.exif[6:] if meta.exif.startswith(b"Exif\x00\x00") else meta.exif
+        extra += _png_chunk(b"eXIf", exif)
+    end_of_ihdr = 8 + 8 + 13 + 4  # signature, IHDR length+type, IHDR data, CRC
+    return data[:end_of_ihdr] + extra + data[end_of_ihdr:]
+
+
+def save_image(
+    path: Path | str,
+    pixels: np.ndarray,
+    alpha: np.ndarray | None = None,
+    meta: ImageMeta | None = None,
+    *,
+    quality: int = 95,
+) -> None:
+    """Write atomically: the destination is either the complete new file or untouched."""
+    path = Path(path)
+    fmt = format_for(path)
+    if not path.parent.is_dir():
+        raise ImageSaveError(f"cannot save {path}: the folder {path.parent} does not exist")
+    meta = meta or ImageMeta()
+    try:
+        data = encode_image(pixels, alpha, meta, fmt, quality=quality)
+        atomic_write_bytes(path, data)
+    except ImageSaveError:
+        raise
+    except (OSError, ValueError) as exc:
+        raise ImageSaveError(f"cannot save {path}: {getattr(exc, 'strerror', None) or exc}") from exc

@@ -1,0 +1,80 @@
+"""The :class:`Inpainter` base class: one subclass per fill method, capabilities declared on the class.
+
+An inpainter receives an image already prepared by the pipeline (cropped around a hole, scaled to its
+working size, padded to its ``pad_multiple``) and returns a filled image of the same size; the pipeline
+pastes back only hole pixels. So a subclass only implements the method itself, never the bookkeeping.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+from inpaintstudio.engine.context import JobContext
+
+
+@dataclass(frozen=True)
+class ModelStatus:
+    """Whether a model can run here, and if not, why (shown in `inpaintstudio models` and the app)."""
+
+    ready: bool
+    state: str  # "ready", "no weights needed", "missing", "damaged", "unavailable"
+    message: str = ""
+
+
+class Inpainter(ABC):
+    # -- declared by every subclass -----------------------------------------------------------------
+    name: ClassVar[str]
+    label: ClassVar[str] = ""
+    summary: ClassVar[str] = ""
+    learned: ClassVar[bool] = False
+    # Side length the method works best at; larger crops are scaled down to it. None: any size.
+    native_size: ClassVar[int | None] = None
+    # Height and width of the network input must be multiples of this.
+    pad_multiple: ClassVar[int] = 1
+    # Smallest side the method accepts (after padding); smaller crops are scaled up.
+    min_size: ClassVar[int] = 1
+    supports_sketch: ClassVar[bool] = False
+    supports_outpaint: ClassVar[bool] = False
+
+    def __init__(self, device: str = "cpu") -> None:
+        self.device = device
+
+    # -- availability ------------------------------------------------------------------------------
+    @classmethod
+    def status(cls) -> ModelStatus:
+        """Cheap check whether the model can run (weights present and intact, library loadable)."""
+        return ModelStatus(True, "no weights needed")
+
+    @classmethod
+    def capabilities(cls) -> dict[str, object]:
+        return {
+            "name": cls.name,
+            "learned": cls.learned,
+            "native_size": cls.native_size,
+            "pad_multiple": cls.pad_multiple,
+            "sketch": cls.supports_sketch,
+            "outpaint": cls.supports_outpaint,
+        }
+
+    # -- life cycle --------------------------------------------------------------------------------
+    def load(self, ctx: JobContext | None = None) -> None:
+        """Prepare for filling (build the network, read weights). Called once; the instance is cached."""
+        return None  # classical methods need no preparation
+
+    def unload(self) -> None:
+        """Release memory held by the model (network, GPU buffers)."""
+        return None
+
+    # -- the method --------------------------------------------------------------------------------
+    @abstractmethod
+    def inpaint(self, image: np.ndarray, mask: np.ndarray, sketch: np.ndarray | None, ctx: JobContext) -> np.ndarray:
+        """Fill the hole.
+
+        image: H x W x 3 uint8 RGB; mask: H x W bool (True = hole); sketch: H x W bool edge strokes or
+        None (only passed to models that support sketches). H and W are multiples of ``pad_multiple``.
+        Returns H x W x 3 uint8 RGB; only the hole pixels of it are used.
+        """

@@ -1,0 +1,140 @@
+"""Shared behaviour of the learned inpainters: weights lookup and checks, device, precision, fallbacks.
+
+A family subclass (``deepfillv2``, ``csa``, ``srn``) only says how to build its network from the
+manifest's config and how to run one forward pass; this class finds and verifies the weights, loads
+them safely, moves the network to the chosen device, converts images to tensors and back, runs under
+``torch.inference_mode`` (half precision on CUDA where the family allows it) and falls back to the
+CPU with a notice when the GPU runs out of memory, so a fill is never lost to an OOM.
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+
+from inpaintstudio.engine import weights
+from inpaintstudio.engine.base import Inpainter, ModelStatus
+from inpaintstudio.engine.context import JobContext
+from inpaintstudio.errors import WeightsError
+
+if TYPE_CHECKING:
+    import torch
+
+
+class LearnedInpainter(Inpainter):
+    learned: ClassVar[bool] = True
+    half_precision_safe: ClassVar[bool] = True  # run in float16 on CUDA
+
+    def __init__(self, device: str = "cpu") -> None:
+        super().__init__(device)
+        self.net: Any = None
+        self.spec: weights.WeightsSpec | None = None
+
+    # -- weights -----------------------------------------------------------------------------------
+    @classmethod
+    def weights_spec(cls) -> weights.WeightsSpec | None:
+        return weights.find_spec(cls.name)
+
+    @classmethod
+    def status(cls) -> ModelStatus:
+        try:
+            spec = cls.weights_spec()
+        except WeightsError as exc:
+            return ModelStatus(False, "damaged", str(exc))
+        if spec is None:
+            return ModelStatus(
+                False,
+                "missing",
+                f"no weights are installed for '{cls.name}'; use a classical fill or import weights "
+                f"(inpaintstudio models import FILE --as {cls.name})",
+            )
+        try:
+            weights.verify(spec)
+        except WeightsError as exc:
+            state = "missing" if "missing" in str(exc) else "damaged"
+            return ModelStatus(False, state, str(exc))
+        return ModelStatus(True, "ready")
+
+    # -- family hooks ------------------------------------------------------------------------------
+    @classmethod
+    @abstractmethod
+    def build_network(cls, config: dict[str, Any]) -> torch.nn.Module:
+        """The family's generator, built from the manifest's config (random weights)."""
+
+    @abstractmethod
+    def forward(
+        self, image: torch.Tensor, mask: torch.Tensor, sketch: torch.Tensor | None, ctx: JobContext
+    ) -> torch.Tensor:
+        """One fill on tensors: image 1x3xHxW in [-1, 1] RGB, mask 1x1xHxW (1 = hole), sketch 1x1xHxW
+        or None. Returns 1x3xHxW in [-1, 1]. Runs under inference mode on ``self.device``."""
+
+    # -- life cycle --------------------------------------------------------------------------------
+    def load(self, ctx: JobContext | None = None) -> None:
+        import torch
+
+        spec = self.weights_spec()
+        if spec is None:
+            raise WeightsError(self.status().message)
+        path = weights.verify(spec)
+        tensors = weights.load_tensors(path)
+        net = self.build_network(dict(spec.config))
+        try:
+            net.load_state_dict({k: v.float() for k, v in tensors.items()}, strict=True)
+        except (RuntimeError, AttributeError) as exc:
+            first = str(exc).strip().splitlines()[0]
+            raise WeightsError(f"weights for '{self.name}' do not fit the network: {first}") from exc
+        net.eval()
+        for p in net.parameters():
+            p.requires_grad_(False)
+        self.spec = spec
+        self.net = net.to(torch.device(self.device))
+        if self._use_half():
+            self.net.half()
+
+    def unload(self) -> None:
+        self.net = None
+        if self.device == "cuda":
+            import torch
+
+            torch.cuda.empty_cache()
+
+    def _use_half(self) -> bool:
+        return self.device == "cuda" and self.half_precision_safe
+
+    # -- the method --------------------------------------------------------------------------------
+    def inpaint(self, image: np.ndarray, mask: np.ndarray, sketch: np.ndarray | None, ctx: JobContext) -> np.ndarray:
+        import torch
+
+        if self.net is None:
+            self.load(ctx)
+        try:
+            return self._run(image, mask, sketch, ctx)
+        except torch.OutOfMemoryError:
+            if self.device == "cpu":
+                raise
+            # The GPU is full (another program, or a very large crop): finish on the CPU, slower but
+            # with the user's result, rather than failing the fill.
+            ctx.notice(f"the GPU ran out of memory; '{self.name}' finished this fill on the CPU")
+            self.net = self.net.float().to("cpu")
+            if self.device == "cuda":
+                torch.cuda.empty_cache()
+            self.device = "cpu"
+            return self._run(image, mask, sketch, ctx)
+
+    def _run(self, image: np.ndarray, mask: np.ndarray, sketch: np.ndarray | None, ctx: JobContext) -> np.ndarray:
+        import torch
+
+        dev = torch.device(self.device)
+        dtype = torch.float16 if self._use_half() else torch.float32
+        with torch.inference_mode():
+            img = torch.from_numpy(np.ascontiguousarray(image)).to(dev).permute(2, 0, 1)[None]
+            img = img.to(dtype) / 127.5 - 1.0
+            m = torch.from_numpy(np.ascontiguousarray(mask)).to(dev)[None, None].to(dtype)
+            sk = None
+            if sketch is not None and self.supports_sketch:
+                sk = torch.from_numpy(np.ascontiguousarray(sketch)).to(dev)[None, None].to(dtype)
+            out = self.forward(img, m, sk, ctx)
+            out = ((out.float().clamp(-1, 1) + 1.0) * 127.5).round().to(torch.uint8)
+            return out[0].permute(1, 2, 0).cpu().numpy()

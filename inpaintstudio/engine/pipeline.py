@@ -1,0 +1,131 @@
+"""Running one fill: checks, canvas growth, regions, the model, compositing.
+
+:func:`run_fill` is what the command line, the job runner and the tests call. It never modifies the
+request's arrays and the result differs from the input only at hole pixels (and in the new area when
+extending), which the tests check bit for bit.
+"""
+
+from __future__ import annotations
+
+import gc
+import threading
+import time
+
+import numpy as np
+
+from inpaintstudio.engine import processing, registry
+from inpaintstudio.engine.base import Inpainter
+from inpaintstudio.engine.context import JobContext
+from inpaintstudio.engine.device import resolve_device
+from inpaintstudio.engine.request import FillRequest, FillResult
+from inpaintstudio.errors import CapabilityError, InputError, ModelUnavailableError
+
+# Extending by more than this many times the image on a side is refused: the result would be invented
+# almost entirely, and the canvas could exhaust memory.
+MAX_EXTEND_FACTOR = 2.0
+
+
+class ModelCache:
+    """Keeps the most recently used inpainter loaded; switching model or device releases the old one."""
+
+    def __init__(self) -> None:
+        self._key: tuple[str, str] | None = None
+        self._instance: Inpainter | None = None
+        self._lock = threading.Lock()
+
+    def get(self, cls: type[Inpainter], device: str, ctx: JobContext) -> Inpainter:
+        with self._lock:
+            key = (cls.name, device)
+            if self._key != key or self._instance is None:
+                self.release_locked()
+                instance = cls(device=device if cls.learned else "cpu")
+                instance.load(ctx)
+                self._key, self._instance = key, instance
+            return self._instance
+
+    def release(self) -> None:
+        with self._lock:
+            self.release_locked()
+
+    def release_locked(self) -> None:
+        if self._instance is not None:
+            self._instance.unload()
+            self._instance = None
+            self._key = None
+            gc.collect()
+
+
+default_cache = ModelCache()
+
+
+def check_request(request: FillRequest, cls: type[Inpainter]) -> None:
+    """Refuse what cannot work, before any time is spent."""
+    status = cls.status()
+    if not status.ready:
+        raise ModelUnavailableError(status.message or f"model '{cls.name}' cannot run here ({status.state})")
+    canvas, image = request.canvas, request.image_rect
+    if request.extends:
+        if not canvas.contains(image):
+            raise InputError("the extent must contain the whole image (cropping is not part of a fill)")
+        if not cls.supports_outpaint:
+            raise CapabilityError(f"model '{cls.name}' cannot extend borders; choose a model that supports outpainting")
+        left, top, right, bottom = canvas.padding_around(image)
+        if max(left, right) > MAX_EXTEND_FACTOR * image.w or max(top, bottom) > MAX_EXTEND_FACTOR * image.h:
+            raise InputError(
+                f"extending by more than {MAX_EXTEND_FACTOR:g} times the image size on a side is not supported"
+            )
+
+
+def run_fill(request: FillRequest, ctx: JobContext | None = None, cache: ModelCache | None = None) -> FillResult:
+    ctx = ctx or JobContext()
+    cache = cache or default_cache
+    started = time.perf_counter()
+    cls = registry.get(request.model)
+    check_request(request, cls)
+    device = resolve_device(request.device) if cls.learned else "cpu"
+
+    canvas, hole, sketch, offset = processing.grow_canvas(
+        np.asarray(request.image), np.asarray(request.mask), request.sketch, request.canvas
+    )
+    if sketch is not None and not cls.supports_sketch:
+        if sketch.any():
+            ctx.notice(f"model '{cls.name}' does not use sketch strokes; they were ignored")
+        sketch = None
+    output = np.array(canvas, copy=True)
+    source = (request.image_rect.w, request.image_rect.h)
+    if not hole.any():
+        ctx.notice("the mask is empty: nothing to fill, the image is unchanged")
+        return FillResult(
+            output, hole, offset, source, cls.name, device, time.perf_counter() - started, tuple(ctx.notices)
+        )
+
+    ctx.progress(0.0, f"loading {cls.name}")
+    ctx.check_cancelled()
+    inpainter = cache.get(cls, device, ctx)
+    regions = processing.plan_regions(
+        hole, native_size=cls.native_size, strategy=request.strategy, margin=request.margin, min_side=cls.min_size
+    )
+    for index, region in enumerate(regions):
+        ctx.check_cancelled()
+        stage = ctx.stage(0.05 + 0.95 * index / len(regions), 0.05 + 0.95 * (index + 1) / len(regions))
+        stage.progress(0.0, f"filling region {index + 1} of {len(regions)}")
+        rows, cols = region.slices()
+        region_hole = hole[rows, cols]
+        prepared = processing.prepare(
+            canvas[rows, cols],
+            region_hole,
+            None if sketch is None else sketch[rows, cols],
+            native_size=cls.native_size,
+            pad_multiple=cls.pad_multiple,
+            min_size=cls.min_size,
+        )
+        filled = inpainter.inpaint(prepared.image, prepared.mask, prepared.sketch, stage)
+        if filled.shape != prepared.image.shape or filled.dtype != np.uint8:
+            raise RuntimeError(f"{cls.name} returned {filled.shape} {filled.dtype}, expected {prepared.image.shape}")
+        processing.paste_holes(output[rows, cols], processing.restore(filled, prepared), region_hole)
+        stage.progress(1.0)
+    device_used = getattr(inpainter, "device", device)
+    ctx.progress(1.0, "done")
+    return FillResult(
+        output, hole, offset, source, cls.name, device_used, time.perf_counter() - started, tuple(ctx.notices)
+    )

@@ -1,0 +1,174 @@
+"""Weights files: their frozen specs, the manifests that list them, sha256 checks and safe loading.
+
+Every learned model's weights are described by a :class:`WeightsSpec` (file, sha256, size, licence,
+origin, training data, input size, parameter count, network config), read from a ``manifest.json``:
+the one shipped in ``models/`` and the user's own (imported variants) under the user data folder.
+A file is always checked against its sha256 before use, and is loaded either as safetensors or with
+``torch.load(weights_only=True)``, so no code in a weights file is ever run. Every failure is a
+:class:`~inpaintstudio.errors.WeightsError` with a message for the user.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from inpaintstudio import paths
+from inpaintstudio.errors import WeightsError
+
+MANIFEST_NAME = "manifest.json"
+MANIFEST_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class WeightsSpec:
+    """What we know about one weights file; the manifest entry, frozen."""
+
+    model: str  # registered model name these weights serve, e.g. "deepfillv2" or "deepfillv2-places2"
+    file: str  # file name inside the manifest's folder
+    sha256: str
+    size: int
+    parameters: int
+    input_size: int
+    licence: str
+    training_data: str
+    training: str  # how it was trained: steps, hardware, losses
+    origin: str  # "trained for InpaintStudio", "imported from states_pt_places2.pth", ...
+    base: str = ""  # for an imported variant: the model family it belongs to, e.g. "deepfillv2"
+    config: Mapping[str, Any] = field(default_factory=dict, hash=False)  # network constructor arguments
+    card: str = ""  # model card file (Markdown) beside the weights, if any
+    url: str = ""  # where it can be downloaded from, if anywhere
+    folder: str = field(default="", compare=False)  # the manifest's folder, filled in when read
+
+    @property
+    def path(self) -> Path:
+        return Path(self.folder) / self.file
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.pop("folder")
+        data["config"] = dict(self.config)
+        return data
+
+
+def read_manifest(folder: Path) -> list[WeightsSpec]:
+    """All specs of a manifest folder; a missing manifest is an empty list, a broken one an error."""
+    manifest = folder / MANIFEST_NAME
+    if not manifest.is_file():
+        return []
+    try:
+        data = json.loads(manifest.read_text(encoding="utf-8"))
+        entries = data["weights"]
+        known = set(WeightsSpec.__dataclass_fields__) - {"folder"}
+        return [WeightsSpec(**{k: v for k, v in e.items() if k in known}, folder=str(folder)) for e in entries]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise WeightsError(f"the model manifest {manifest} is unreadable: {exc}") from exc
+
+
+def write_manifest(folder: Path, specs: list[WeightsSpec]) -> None:
+    """Write a manifest atomically (temporary file, then rename)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    payload = {"format": MANIFEST_FORMAT, "weights": [s.to_json() for s in specs]}
+    tmp = folder / (MANIFEST_NAME + ".tmp")
+    tmp.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, folder / MANIFEST_NAME)
+
+
+def all_specs() -> list[WeightsSpec]:
+    """Shipped specs first, then the user's imported ones (a user entry may not shadow a shipped one)."""
+    shipped = read_manifest(paths.shipped_models_dir())
+    names = {s.model for s in shipped}
+    user = [s for s in read_manifest(paths.user_models_dir()) if s.model not in names]
+    return shipped + user
+
+
+def find_spec(model: str) -> WeightsSpec | None:
+    for spec in all_specs():
+        if spec.model == model:
+            return spec
+    return None
+
+
+# -- verification ------------------------------------------------------------------------------------
+
+_verified: dict[tuple[str, int, int], str] = {}
+_verified_lock = threading.Lock()
+
+
+def sha256_of(path: Path, chunk: int = 1 << 20) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def verify(spec: WeightsSpec) -> Path:
+    """Check that the spec's file exists with the right size and sha256; return its path.
+
+    A verified (path, size, mtime) is remembered for the life of the process, so repeated fills do not
+    re-hash the file while a replaced or modified file is checked again.
+    """
+    path = spec.path
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        raise WeightsError(f"weights for '{spec.model}' are missing: {path} does not exist") from None
+    except OSError as exc:
+        raise WeightsError(f"weights for '{spec.model}' cannot be read: {exc}") from exc
+    if stat.st_size != spec.size:
+        what = "truncated" if stat.st_size < spec.size else "damaged"
+        raise WeightsError(
+            f"weights for '{spec.model}' are {what}: {path.name} has {stat.st_size} bytes, expected {spec.size}"
+        )
+    key = (str(path), stat.st_size, stat.st_mtime_ns)
+    with _verified_lock:
+        if _verified.get(key) == spec.sha256:
+            return path
+    try:
+        actual = sha256_of(path)
+    except OSError as exc:
+        raise WeightsError(f"weights for '{spec.model}' cannot be read: {exc}") from exc
+    if actual != spec.sha256:
+        raise WeightsError(
+            f"weights for '{spec.model}' failed the sha256 check ({path.name} is damaged or was modified)"
+        )
+    with _verified_lock:
+        _verified[key] = actual
+    return path
+
+
+# -- loading -----------------------------------------------------------------------------------------
+
+
+def load_tensors(path: Path) -> dict[str, Any]:
+    """Load a state dict without running any code from the file.
+
+    ``.safetensors`` is read with safetensors; anything else goes through ``torch.load`` with
+    ``weights_only=True``, which refuses pickled objects other than tensors and plain containers.
+    """
+    import torch  # imported here: listing models or classical fills must not pay for torch
+
+    if not path.is_file():
+        raise WeightsError(f"weights file not found: {path}")
+    if path.suffix == ".safetensors":
+        try:
+            from safetensors.torch import load_file
+
+            return dict(load_file(str(path), device="cpu"))
+        except Exception as exc:  # safetensors raises its own error types and OSError
+            raise WeightsError(f"{path.name} is not a readable safetensors file: {exc}") from exc
+    try:
+        data = torch.load(str(path), map_location="cpu", weights_only=True)
+    except Exception as exc:  # UnpicklingError for refused objects, RuntimeError/EOFError for damage
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise WeightsError(f"{path.name} could not be loaded safely: {reason}") from exc
+    if not isinstance(data, dict):
+        raise WeightsError(f"{path.name} does not hold a dictionary of tensors")
+    return data

@@ -1,0 +1,44 @@
+"""Exceptions whose message is written for the person using the app.
+
+Everything a user can cause (a bad file, a missing model, a wrong mask) raises a subclass of
+:class:`InpaintStudioError`; the command line prints its message on one line and the app shows it in a
+dialog. Anything else reaching the top is a bug and is reported as such.
+"""
+
+from __future__ import annotations
+
+
+class InpaintStudioError(Exception):
+    """An error with a message meant for the user."""
+
+
+class ImageLoadError(InpaintStudioError):
+    """An image (photo, mask or sketch) could not be read."""
+
+
+class ImageSaveError(InpaintStudioError):
+    """An image could not be written; nothing was left behind at the destination."""
+
+
+class InputError(InpaintStudioError):
+    """The inputs do not fit together (mask size, extent, option values)."""
+
+
+class UnknownModelError(InpaintStudioError):
+    """No model is registered under the given name."""
+
+
+class ModelUnavailableError(InpaintStudioError):
+    """The model exists but cannot run here (weights missing or damaged, library not installed)."""
+
+
+class WeightsError(ModelUnavailableError):
+    """A weights file is missing, truncated, tampered with or does not fit the network."""
+
+
+class CapabilityError(InpaintStudioError):
+    """The model cannot do what was asked (for example extending borders)."""
+
+
+class FillCancelled(Exception):  # noqa: N818 - it is a signal, not an error
+    """Raised inside a job when its cancellation was requested; never shown as an error."""
