@@ -1,0 +1,108 @@
+"""``inpaintstudio batch``: fill every image of a folder with the mask of the same name.
+
+One bad file (unreadable, wrong mask size, missing mask) is reported and skipped; the rest are still
+processed, and the exit status is 1 when anything was skipped so scripts notice.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from inpaintstudio.commands import common
+from inpaintstudio.document import imageio
+from inpaintstudio.engine.context import JobContext
+from inpaintstudio.engine.pipeline import ModelCache
+from inpaintstudio.errors import InpaintStudioError, InputError
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp", ".gif")
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "batch",
+        help="fill a folder of images with masks matched by file name",
+        description="For each image NAME.* in --images, use the mask NAME.* in --masks and write --out/NAME.*",
+    )
+    parser.add_argument("--images", type=Path, required=True, metavar="DIR")
+    parser.add_argument("--masks", type=Path, required=True, metavar="DIR")
+    parser.add_argument("--out", type=Path, required=True, metavar="DIR", help="created if missing")
+    parser.add_argument(
+        "--format",
+        choices=("same", "png", "jpg", "webp", "tiff"),
+        default="same",
+        help="output format (default: the input's, PNG for formats that cannot be written)",
+    )
+    common.add_fill_options(parser, model_required=True)
+
+
+def images_in(folder: Path) -> list[Path]:
+    if not folder.is_dir():
+        raise InputError(f"{folder} is not a folder")
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+
+
+def mask_for(image: Path, masks: dict[str, list[Path]]) -> Path:
+    candidates = masks.get(image.stem, [])
+    if not candidates:
+        raise InputError(f"no mask named {image.stem}.* in the masks folder")
+    return sorted(candidates, key=lambda p: (p.suffix.lower() != ".png", p.name))[0]
+
+
+def output_for(image: Path, out_dir: Path, fmt: str) -> Path:
+    if fmt != "same":
+        return out_dir / f"{image.stem}.{fmt}"
+    suffix = image.suffix.lower()
+    return out_dir / (image.name if suffix in imageio.SAVE_FORMATS else f"{image.stem}.png")
+
+
+def run(args: argparse.Namespace) -> int:
+    common.check_quality(args.quality)
+    images = images_in(args.images)
+    if not images:
+        raise InputError(f"no images found in {args.images}")
+    masks: dict[str, list[Path]] = {}
+    for mask in images_in(args.masks):
+        masks.setdefault(mask.stem, []).append(mask)
+    args.out.mkdir(parents=True, exist_ok=True)
+    model = common.choose_model(args.model, sketch=False, extend=False)
+
+    cache = ModelCache()
+    progress = common.ProgressLine()
+    failures: list[tuple[Path, str]] = []
+    done = 0
+    for index, image in enumerate(images):
+
+        def report(fraction: float, text: str, index: int = index, image: Path = image) -> None:
+            progress.show((index + fraction) / len(images), f"{index + 1}/{len(images)} {image.name}")
+
+        report(0.0, "")
+        try:
+            outcome = common.fill_file(
+                image,
+                output_for(image, args.out, args.format),
+                mask=mask_for(image, masks),
+                model=model,
+                device=args.device,
+                strategy=args.strategy,
+                max_pixels=common.pixel_limit(args),
+                quality=args.quality,
+                cache=cache,
+                ctx=JobContext(progress=report),
+            )
+            done += 1
+            for notice in outcome.notices:
+                progress.clear()
+                print(f"{image.name}: note: {notice}", file=sys.stderr)
+        except InpaintStudioError as exc:
+            progress.clear()
+            print(f"{image.name}: skipped: {exc}", file=sys.stderr)
+            failures.append((image, str(exc)))
+    progress.show(1.0, "done")
+    progress.clear()
+    print(
+        f"filled {done} of {len(images)} images with {model} into {args.out}"
+        + (f"; {len(failures)} skipped" if failures else "")
+    )
+    return 1 if failures else 0

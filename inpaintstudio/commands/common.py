@@ -1,0 +1,182 @@
+"""What the fill and batch commands share: options, choosing a model, filling one file, progress output."""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from inpaintstudio.document import imageio
+from inpaintstudio.document.document import Document
+from inpaintstudio.engine import registry
+from inpaintstudio.engine.context import JobContext
+from inpaintstudio.engine.device import DEVICE_CHOICES
+from inpaintstudio.engine.pipeline import ModelCache, run_fill
+from inpaintstudio.engine.request import STRATEGIES
+from inpaintstudio.errors import InputError
+from inpaintstudio.geometry import Rect
+
+AUTO = "auto"
+# "auto" picks the first of these that is ready and can do what was asked; classical fills always remain.
+AUTO_INPAINT = ("deepfillv2", "csa", "patchmatch", "telea")
+AUTO_EXTEND = ("srn", "patchmatch")
+LOSSY_FORMATS = ("JPEG", "WEBP")
+
+
+def add_fill_options(parser: argparse.ArgumentParser, *, model_required: bool = False) -> None:
+    parser.add_argument(
+        "--model",
+        default=None if model_required else AUTO,
+        required=model_required,
+        help="model name (see 'inpaintstudio models'); 'auto' picks the best ready model for the job",
+    )
+    parser.add_argument("--device", choices=DEVICE_CHOICES, default="auto", help="where learned models run")
+    parser.add_argument(
+        "--strategy",
+        choices=STRATEGIES,
+        default="crop",
+        help="large photos: work in a crop around each hole (default) or on the whole photo scaled down",
+    )
+    parser.add_argument("--quality", type=int, default=95, metavar="Q", help="JPEG / WebP quality 1-100 (default 95)")
+    limit = parser.add_mutually_exclusive_group()
+    limit.add_argument(
+        "--max-pixels",
+        type=int,
+        default=imageio.DEFAULT_MAX_PIXELS,
+        metavar="N",
+        help=f"refuse images larger than N pixels (default {imageio.DEFAULT_MAX_PIXELS:,})",
+    )
+    limit.add_argument("--no-pixel-limit", action="store_true", help="accept images of any size")
+
+
+def pixel_limit(args: argparse.Namespace) -> int | None:
+    return None if args.no_pixel_limit else args.max_pixels
+
+
+def check_quality(quality: int) -> None:
+    if not 1 <= quality <= 100:
+        raise InputError(f"--quality must be between 1 and 100, got {quality}")
+
+
+def parse_extend(text: str | None) -> tuple[int, int, int, int] | None:
+    if text is None:
+        return None
+    parts = text.replace(" ", "").split(",")
+    try:
+        values = tuple(int(p) for p in parts)
+    except ValueError:
+        values = ()
+    if len(values) != 4 or min(values) < 0:
+        raise InputError(f"--extend takes four non-negative pixel counts LEFT,TOP,RIGHT,BOTTOM, got '{text}'")
+    return values  # type: ignore[return-value]
+
+
+def choose_model(name: str, *, sketch: bool, extend: bool) -> str:
+    if name != AUTO:
+        registry.get(name)  # unknown names fail here, with the list of known ones
+        return name
+    known = registry.names()
+    ready = [n for n in (AUTO_EXTEND if extend else AUTO_INPAINT) if n in known and registry.get(n).status().ready]
+    for candidate in ready:
+        if not sketch or registry.get(candidate).supports_sketch:
+            return candidate
+    if ready:
+        return ready[0]
+    raise InputError("no model is ready for this job")
+
+
+def check_output_path(out: Path) -> None:
+    """Fail before any work is done when the result could not be written."""
+    imageio.format_for(out)
+    if not out.parent.is_dir():
+        raise InputError(f"cannot write {out}: the folder {out.parent} does not exist")
+    if out.is_dir():
+        raise InputError(f"cannot write {out}: it is a folder")
+
+
+@dataclass(frozen=True)
+class FileOutcome:
+    model: str
+    seconds: float
+    notices: tuple[str, ...]
+
+
+def fill_file(
+    image: Path,
+    out: Path,
+    *,
+    mask: Path | None,
+    sketch: Path | None = None,
+    extend: tuple[int, int, int, int] | None = None,
+    model: str = AUTO,
+    device: str = "auto",
+    strategy: str = "crop",
+    max_pixels: int | None = imageio.DEFAULT_MAX_PIXELS,
+    quality: int = 95,
+    cache: ModelCache | None = None,
+    ctx: JobContext | None = None,
+) -> FileOutcome:
+    """Fill one photo into ``out``; ``out`` is written completely or not at all."""
+    check_quality(quality)
+    check_output_path(out)
+    if mask is None and not extend:
+        raise InputError("nothing to do: give a --mask, an --extend, or both")
+    doc = Document.open(image, max_pixels=max_pixels)
+    size = (doc.width, doc.height)
+    orientation = doc.meta.orientation
+    if mask is not None:
+        doc.set_binary_layer("mask", imageio.load_binary_map(mask, size, "the mask", orientation), "Load mask")
+    if sketch is not None:
+        doc.set_binary_layer("sketch", imageio.load_binary_map(sketch, size, "the sketch", orientation), "Load sketch")
+    if extend:
+        left, top, right, bottom = extend
+        doc.set_extent(Rect(-left, -top, doc.width + left + right, doc.height + top + bottom))
+    name = choose_model(model, sketch=bool(doc.sketch.any()), extend=doc.extent != doc.rect)
+    ctx = ctx or JobContext()
+    if not doc.hole().any() and doc.extent == doc.rect:
+        ctx.notice("the mask is empty: the output equals the input")
+        if imageio.format_for(out) == doc.meta.format and out.resolve() != Path(image).resolve():
+            _copy_atomically(Path(image), out)
+        else:
+            doc.save(out, quality=quality)
+        return FileOutcome(name, 0.0, tuple(ctx.notices))
+    result = run_fill(doc.fill_request(name, device=device, strategy=strategy), ctx, cache)
+    doc.apply_fill(result)
+    if imageio.format_for(out) in LOSSY_FORMATS:
+        ctx.notice(f"{out.suffix} is a lossy format: unmasked pixels are re-compressed; use .png to keep them exact")
+    doc.save(out, quality=quality)
+    return FileOutcome(result.model, result.seconds, tuple(ctx.notices))
+
+
+def _copy_atomically(src: Path, dst: Path) -> None:
+    from inpaintstudio.atomic import atomic_write
+
+    with open(src, "rb") as fh_in, atomic_write(dst) as fh_out:
+        shutil.copyfileobj(fh_in, fh_out)
+
+
+class ProgressLine:
+    """A one-line progress display on stderr when it is a terminal; silent otherwise (logs, pipes)."""
+
+    def __init__(self, stream=None, width: int = 30) -> None:
+        self.stream = stream or sys.stderr
+        self.width = width
+        self.live = hasattr(stream, "isatty") and stream.isatty()
+        self._last = ""
+
+    def show(self, fraction: float, text: str) -> None:
+        if not self.live:
+            return
+        filled = int(round(self.width * min(1.0, max(0.0, fraction))))
+        line = f"\r[{'#' * filled}{'.' * (self.width - filled)}] {fraction * 100:5.1f}% {text}"[:120]
+        self.stream.write(line.ljust(len(self._last)))
+        self.stream.flush()
+        self._last = line
+
+    def clear(self) -> None:
+        if self.live and self._last:
+            self.stream.write("\r" + " " * len(self._last) + "\r")
+            self.stream.flush()
+            self._last = ""
