@@ -1,0 +1,1 @@
+"""Evaluation helpers (image-quality metrics), numpy only so they run without torch."""
