@@ -30,12 +30,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def _row(cls: type) -> dict[str, object]:
     status = cls.status()
+    caps = cls.capabilities()  # a variant's capabilities can depend on its weights (5-channel DeepFill)
     spec = getattr(cls, "weights_spec", lambda: None)() if cls.learned and status.state != "damaged" else None
     return {
         "name": cls.name,
         "kind": "learned" if cls.learned else "classical",
-        "sketch": cls.supports_sketch,
-        "outpaint": cls.supports_outpaint,
+        "sketch": caps["sketch"],
+        "outpaint": caps["outpaint"],
         "native_size": cls.native_size,
         "ready": status.ready,
         "weights": status.state,

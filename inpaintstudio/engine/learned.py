@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 class LearnedInpainter(Inpainter):
     learned: ClassVar[bool] = True
     half_precision_safe: ClassVar[bool] = True  # run in float16 on CUDA
+    importable: ClassVar[bool] = False  # public checkpoints can be imported (engine/checkpoint_import.py)
 
     def __init__(self, device: str = "cpu") -> None:
         super().__init__(device)
@@ -44,11 +45,13 @@ class LearnedInpainter(Inpainter):
         except WeightsError as exc:
             return ModelStatus(False, "damaged", str(exc))
         if spec is None:
+            how = (
+                f"import a checkpoint (inpaintstudio models import FILE --as {cls.name})"
+                if cls.importable
+                else "train weights (inpaintstudio train, see the README)"
+            )
             return ModelStatus(
-                False,
-                "missing",
-                f"no weights are installed for '{cls.name}'; use a classical fill or import weights "
-                f"(inpaintstudio models import FILE --as {cls.name})",
+                False, "missing", f"no weights are installed for '{cls.name}'; use a classical fill, or {how}"
             )
         try:
             weights.verify(spec)
@@ -79,10 +82,10 @@ class LearnedInpainter(Inpainter):
             raise WeightsError(self.status().message)
         path = weights.verify(spec)
         tensors = weights.load_tensors(path)
-        net = self.build_network(dict(spec.config))
         try:
+            net = self.build_network(dict(spec.config))
             net.load_state_dict({k: v.float() for k, v in tensors.items()}, strict=True)
-        except (RuntimeError, AttributeError) as exc:
+        except (RuntimeError, AttributeError, ValueError, TypeError, KeyError) as exc:
             first = str(exc).strip().splitlines()[0]
             raise WeightsError(f"weights for '{self.name}' do not fit the network: {first}") from exc
         net.eval()

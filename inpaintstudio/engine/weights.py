@@ -97,7 +97,7 @@ def find_spec(model: str) -> WeightsSpec | None:
 
 # -- verification ------------------------------------------------------------------------------------
 
-_verified: dict[tuple[str, int, int], str] = {}
+_verified: dict[tuple[str, int, int, int, int], str] = {}
 _verified_lock = threading.Lock()
 
 
@@ -112,7 +112,7 @@ def sha256_of(path: Path, chunk: int = 1 << 20) -> str:
 def verify(spec: WeightsSpec) -> Path:
     """Check that the spec's file exists with the right size and sha256; return its path.
 
-    A verified (path, size, mtime) is remembered for the life of the process, so repeated fills do not
+    A verified (path, size, times, inode) is remembered for the life of the process, so repeated fills do not
     re-hash the file while a replaced or modified file is checked again.
     """
     path = spec.path
@@ -127,7 +127,8 @@ def verify(spec: WeightsSpec) -> Path:
         raise WeightsError(
             f"weights for '{spec.model}' are {what}: {path.name} has {stat.st_size} bytes, expected {spec.size}"
         )
-    key = (str(path), stat.st_size, stat.st_mtime_ns)
+    # Inode and change time too: a same-size rewrite within one mtime tick must still be re-checked.
+    key = (str(path), stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino)
     with _verified_lock:
         if _verified.get(key) == spec.sha256:
             return path
