@@ -50,11 +50,16 @@ class Inpainter(ABC):
         return ModelStatus(True, "no weights needed")
 
     @classmethod
+    def working_size(cls) -> int | None:
+        """The side crops are scaled to before filling (the native size, unless the weights say otherwise)."""
+        return cls.native_size
+
+    @classmethod
     def capabilities(cls) -> dict[str, object]:
         return {
             "name": cls.name,
             "learned": cls.learned,
-            "native_size": cls.native_size,
+            "native_size": cls.working_size(),
             "pad_multiple": cls.pad_multiple,
             "sketch": cls.supports_sketch,
             "outpaint": cls.supports_outpaint,

@@ -60,6 +60,17 @@ class LearnedInpainter(Inpainter):
             return ModelStatus(False, state, str(exc))
         return ModelStatus(True, "ready")
 
+    @classmethod
+    def working_size(cls) -> int | None:
+        """Weights trained at another scale can ask for their own working size (config "working_size")."""
+        try:
+            spec = cls.weights_spec()
+        except WeightsError:
+            spec = None
+        if spec is not None and spec.config.get("working_size"):
+            return int(spec.config["working_size"])
+        return cls.native_size
+
     # -- family hooks ------------------------------------------------------------------------------
     @classmethod
     @abstractmethod
@@ -83,7 +94,8 @@ class LearnedInpainter(Inpainter):
         path = weights.verify(spec)
         tensors = weights.load_tensors(path)
         try:
-            net = self.build_network(dict(spec.config))
+            config = {k: v for k, v in spec.config.items() if k != "working_size"}
+            net = self.build_network(config)
             net.load_state_dict({k: v.float() for k, v in tensors.items()}, strict=True)
         except (RuntimeError, AttributeError, ValueError, TypeError, KeyError) as exc:
             first = str(exc).strip().splitlines()[0]
@@ -92,6 +104,7 @@ class LearnedInpainter(Inpainter):
         for p in net.parameters():
             p.requires_grad_(False)
         self.spec = spec
+        self.native_size = int(spec.config.get("working_size") or type(self).native_size)
         self.net = net.to(torch.device(self.device))
         if self._use_half():
             self.net.half()
@@ -132,12 +145,13 @@ class LearnedInpainter(Inpainter):
         dev = torch.device(self.device)
         dtype = torch.float16 if self._use_half() else torch.float32
         with torch.inference_mode():
-            img = torch.from_numpy(np.ascontiguousarray(image)).to(dev).permute(2, 0, 1)[None]
+            # torch.as_tensor copies: the pipeline may hand over read-only views of the request's arrays.
+            img = torch.as_tensor(np.array(image), device=dev).permute(2, 0, 1)[None]
             img = img.to(dtype) / 127.5 - 1.0
-            m = torch.from_numpy(np.ascontiguousarray(mask)).to(dev)[None, None].to(dtype)
+            m = torch.as_tensor(np.array(mask), device=dev)[None, None].to(dtype)
             sk = None
             if sketch is not None and self.supports_sketch:
-                sk = torch.from_numpy(np.ascontiguousarray(sketch)).to(dev)[None, None].to(dtype)
+                sk = torch.as_tensor(np.array(sketch), device=dev)[None, None].to(dtype)
             out = self.forward(img, m, sk, ctx)
             out = ((out.float().clamp(-1, 1) + 1.0) * 127.5).round().to(torch.uint8)
             return out[0].permute(1, 2, 0).cpu().numpy()

@@ -102,8 +102,9 @@ def run_fill(request: FillRequest, ctx: JobContext | None = None, cache: ModelCa
     ctx.progress(0.0, f"loading {cls.name}")
     ctx.check_cancelled()
     inpainter = cache.get(cls, device, ctx)
+    working_size = cls.working_size()
     regions = processing.plan_regions(
-        hole, native_size=cls.native_size, strategy=request.strategy, margin=request.margin, min_side=cls.min_size
+        hole, native_size=working_size, strategy=request.strategy, margin=request.margin, min_side=cls.min_size
     )
     for index, region in enumerate(regions):
         ctx.check_cancelled()
@@ -115,7 +116,7 @@ def run_fill(request: FillRequest, ctx: JobContext | None = None, cache: ModelCa
             canvas[rows, cols],
             region_hole,
             None if sketch is None else sketch[rows, cols],
-            native_size=cls.native_size,
+            native_size=working_size,
             pad_multiple=cls.pad_multiple,
             min_size=cls.min_size,
         )

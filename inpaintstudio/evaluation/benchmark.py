@@ -133,7 +133,7 @@ def evaluate(
                     case.image,
                     case.hole,
                     model,
-                    sketch=sketch_for(case.image, case.hole, cls.native_size) if use_sketch else None,
+                    sketch=sketch_for(case.image, case.hole, cls.working_size()) if use_sketch else None,
                     device=device,
                 )
             else:

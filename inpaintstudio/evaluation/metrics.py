@@ -32,9 +32,7 @@ def _as_unit_float(image: np.ndarray) -> np.ndarray:
     raise TypeError(f"expected uint8 or float image, got {image.dtype}")
 
 
-def _prepare(
-    a: np.ndarray, b: np.ndarray, mask: np.ndarray | None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+def _prepare(a: np.ndarray, b: np.ndarray, mask: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Convert both images, check shapes, and validate the mask (must select at least one pixel)."""
     fa, fb = _as_unit_float(a), _as_unit_float(b)
     if fa.shape != fb.shape:
@@ -84,9 +82,7 @@ def _ssim_map(fa: np.ndarray, fb: np.ndarray) -> np.ndarray:
     """
 
     def blur(x: np.ndarray) -> np.ndarray:
-        return cv2.GaussianBlur(
-            x, (_SSIM_WINDOW, _SSIM_WINDOW), _SSIM_SIGMA, borderType=cv2.BORDER_REFLECT_101
-        )
+        return cv2.GaussianBlur(x, (_SSIM_WINDOW, _SSIM_WINDOW), _SSIM_SIGMA, borderType=cv2.BORDER_REFLECT_101)
 
     c1 = (_SSIM_K1 * 1.0) ** 2
     c2 = (_SSIM_K2 * 1.0) ** 2

@@ -148,9 +148,7 @@ class ImageFolderDataset(Dataset):
                 image = self._decode(idx)
             except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
                 self._bad.add(idx)
-                warnings.warn(
-                    f"cannot decode {self.files[idx].name} ({exc}); using another image", stacklevel=3
-                )
+                warnings.warn(f"cannot decode {self.files[idx].name} ({exc}); using another image", stacklevel=3)
                 continue
             if self._cached_bytes + image.nbytes <= self.cache_bytes:
                 self._cache[idx] = image

@@ -205,7 +205,6 @@ def id_mrf_loss(
     if len(pred_feats) != len(target_feats) or not pred_feats:
         raise ValueError("pred_feats and target_feats must be non-empty lists of equal length")
     losses = [
-        _id_mrf_layer(p, t, h, eps, max_positions, generator)
-        for p, t in zip(pred_feats, target_feats, strict=True)
+        _id_mrf_layer(p, t, h, eps, max_positions, generator) for p, t in zip(pred_feats, target_feats, strict=True)
     ]
     return torch.stack(losses).mean()

@@ -59,9 +59,7 @@ def test_wgan_gp_penalty_trains_the_critic() -> None:
     assert penalty.item() > 0
     # Every weight matrix gets a gradient (the last bias cannot: it does not change d critic / d x).
     weights = [p for p in critic.parameters() if p.dim() == 2]
-    assert all(
-        p.grad is not None and torch.isfinite(p.grad).all() and p.grad.abs().sum() > 0 for p in weights
-    )
+    assert all(p.grad is not None and torch.isfinite(p.grad).all() and p.grad.abs().sum() > 0 for p in weights)
 
 
 def _reference_rsv(mask: torch.Tensor, kernel: int, iterations: int) -> torch.Tensor:

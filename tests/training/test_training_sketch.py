@@ -25,9 +25,7 @@ def _shapes_image(seed: int = 0, size: int = 256) -> np.ndarray:
         if rng.random() < 0.5:
             cv2.circle(image, (x, y), int(rng.integers(6, 40)), color, -1)
         else:
-            cv2.rectangle(
-                image, (x, y), (x + int(rng.integers(8, 60)), y + int(rng.integers(8, 60))), color, -1
-            )
+            cv2.rectangle(image, (x, y), (x + int(rng.integers(8, 60)), y + int(rng.integers(8, 60))), color, -1)
     noise = rng.integers(0, 8, image.shape).astype(np.uint8)
     return cv2.add(image, noise)
 
@@ -123,8 +121,7 @@ def test_synthetic_sketch_inside_hole_near_edges_and_thinner_than_truth() -> Non
 def test_synthetic_sketch_empty_probability() -> None:
     image, hole = _shapes_image(5), _centre_hole()
     empties = [
-        not synthetic_sketch(image, hole, np.random.default_rng(seed), dropout_p=0.0).any()
-        for seed in range(300)
+        not synthetic_sketch(image, hole, np.random.default_rng(seed), dropout_p=0.0).any() for seed in range(300)
     ]
     assert 0.22 <= np.mean(empties) <= 0.38
     all_dropped = synthetic_sketch(image, hole, np.random.default_rng(0), drop_all_p=0.0, dropout_p=1.0)

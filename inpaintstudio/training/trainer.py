@@ -1,0 +1,270 @@
+"""The training loop shared by the three families: data, steps, checkpoints, resume, logs, samples.
+
+A run lives in one folder (``--run``): ``checkpoint.pt`` (networks, optimisers, step, seconds trained;
+written atomically, loaded with ``weights_only=True``), ``run.json`` (settings and hardware),
+``log.csv`` (losses every few steps) and ``samples/`` (input / output / truth strips). Running the same
+command again resumes where the last one stopped, so training can be split into pieces that each fit a
+time limit (``--minutes``), on this machine or on a rented GPU.
+
+What differs between families (networks, losses, how a batch becomes a fill) lives in a
+:class:`Recipe` in ``training/recipes/``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image
+from torch import nn
+
+from inpaintstudio.atomic import atomic_write
+from inpaintstudio.training.dataset import read_split
+
+
+@dataclass
+class TrainSettings:
+    family: str
+    data: list[str]
+    run: str
+    steps: int = 10000
+    batch_size: int = 8
+    crop: int = 128
+    lr: float = 1e-4
+    device: str = "auto"
+    exclude_lists: list[str] = field(default_factory=list)  # files naming photos to keep out (hold-outs)
+    minutes: float | None = None  # stop (with a checkpoint) after this long; run again to continue
+    log_every: int = 20
+    sample_every: int = 500
+    checkpoint_every: int = 200
+    seed: int = 0
+    threads: int | None = None
+    network: dict[str, Any] = field(default_factory=dict)  # overrides of the family's network config
+    options: dict[str, Any] = field(default_factory=dict)  # loss weights and recipe switches
+    vgg: str | None = None  # a user-supplied VGG state dict for perceptual features
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class Recipe(ABC):
+    """A family's networks, optimisers and training step."""
+
+    family: str
+    default_network: dict[str, Any]
+    default_options: dict[str, Any]
+
+    def __init__(self, settings: TrainSettings, device: torch.device) -> None:
+        self.settings = settings
+        self.device = device
+        self.network_config = {**self.default_network, **settings.network}
+        self.options = {**self.default_options, **settings.options}
+        self.amp = device.type == "cuda"
+
+    # networks and optimisers to checkpoint, by name; "generator" is what gets exported
+    @abstractmethod
+    def modules(self) -> dict[str, nn.Module]: ...
+
+    @abstractmethod
+    def optimizers(self) -> dict[str, torch.optim.Optimizer]: ...
+
+    @abstractmethod
+    def dataset(self, files: list[Path]) -> torch.utils.data.Dataset: ...
+
+    @abstractmethod
+    def step(self, batch: dict[str, torch.Tensor], step: int) -> dict[str, float]:
+        """One optimisation step (discriminators and generator); returns the losses for the log."""
+
+    @abstractmethod
+    def sample(self, batch: dict[str, torch.Tensor]) -> list[torch.Tensor]:
+        """Rows of images in [-1, 1] (B x 3 x H x W each) to show side by side: input, output, truth."""
+
+    @property
+    def generator(self) -> nn.Module:
+        return self.modules()["generator"]
+
+    def autocast(self):  # noqa: ANN201 - a context manager
+        return torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=self.amp)
+
+
+def _hardware(device: torch.device) -> str:
+    if device.type == "cuda":
+        return f"GPU {torch.cuda.get_device_name(0)}"
+    return f"CPU {platform.processor() or platform.machine()} x {torch.get_num_threads()} threads"
+
+
+def training_files(settings: TrainSettings) -> list[Path]:
+    from inpaintstudio.training.dataset import list_image_files
+
+    excluded: set[str] = set()
+    for listing in settings.exclude_lists:
+        excluded.update(name.casefold() for name in read_split(listing))
+    return [p for p in list_image_files([Path(d) for d in settings.data]) if p.name.casefold() not in excluded]
+
+
+def _to_uint8(row: torch.Tensor) -> np.ndarray:
+    x = ((row.detach().float().clamp(-1, 1) + 1) * 127.5).round().byte().cpu()
+    return x.permute(0, 2, 3, 1).numpy()
+
+
+def save_samples(rows: list[torch.Tensor], path: Path, limit: int = 4) -> None:
+    """A grid: one photo per line, the rows (input, output, truth...) side by side."""
+    images = [_to_uint8(r[:limit]) for r in rows]
+    lines = [np.concatenate([img[i] for img in images], axis=1) for i in range(images[0].shape[0])]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(np.concatenate(lines, axis=0)).save(path)
+
+
+class Trainer:
+    def __init__(
+        self, settings: TrainSettings, recipe_factory: Callable[[TrainSettings, torch.device], Recipe]
+    ) -> None:
+        self.settings = settings
+        self.run_dir = Path(settings.run)
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        if settings.threads:
+            torch.set_num_threads(settings.threads)
+        from inpaintstudio.engine.device import resolve_device
+
+        self.device = torch.device(resolve_device(settings.device))
+        torch.manual_seed(settings.seed)
+        self.recipe = recipe_factory(settings, self.device)
+        self.step = 0
+        self.seconds = 0.0
+        self.samples_seen = 0
+        self._resume()
+
+    # -- checkpoints --------------------------------------------------------------------------------
+    @property
+    def checkpoint_path(self) -> Path:
+        return self.run_dir / "checkpoint.pt"
+
+    def _resume(self) -> None:
+        if not self.checkpoint_path.is_file():
+            return
+        state = torch.load(self.checkpoint_path, map_location=self.device, weights_only=True)
+        if state["family"] != self.settings.family:
+            raise ValueError(f"{self.run_dir} holds a '{state['family']}' run, not '{self.settings.family}'")
+        if state["network"] != self.recipe.network_config:
+            raise ValueError(f"{self.run_dir} was trained with network {state['network']}; start a new run folder")
+        for name, module in self.recipe.modules().items():
+            module.load_state_dict(state["modules"][name])
+        for name, opt in self.recipe.optimizers().items():
+            opt.load_state_dict(state["optimizers"][name])
+        self.step, self.seconds = int(state["step"]), float(state["seconds"])
+        self.samples_seen = int(state.get("samples_seen", 0))
+
+    def save_checkpoint(self) -> None:
+        state = {
+            "family": self.settings.family,
+            "network": self.recipe.network_config,
+            "options": self.recipe.options,
+            "step": self.step,
+            "seconds": self.seconds,
+            "samples_seen": self.samples_seen,
+            "modules": {n: m.state_dict() for n, m in self.recipe.modules().items()},
+            "optimizers": {n: o.state_dict() for n, o in self.recipe.optimizers().items()},
+        }
+        with atomic_write(self.checkpoint_path) as fh:
+            torch.save(state, fh)
+        info = {
+            "settings": self.settings.to_json(),
+            "network": self.recipe.network_config,
+            "options": self.recipe.options,
+            "step": self.step,
+            "seconds": round(self.seconds, 1),
+            "samples_seen": self.samples_seen,
+            "hardware": _hardware(self.device),
+            "torch": torch.__version__,
+        }
+        with atomic_write(self.run_dir / "run.json", "w") as fh:
+            json.dump(info, fh, indent=2)
+
+    # -- the loop ----------------------------------------------------------------------------------
+    def _batches(self, files: list[Path]) -> Iterator[dict[str, torch.Tensor]]:
+        dataset = self.recipe.dataset(files)
+        workers = 0 if self.device.type == "cpu" else min(8, os.cpu_count() or 1)
+        epoch = self.samples_seen // max(1, len(dataset))
+        while True:
+            if hasattr(dataset, "set_epoch"):
+                dataset.set_epoch(epoch)
+            generator = torch.Generator().manual_seed(self.settings.seed * 100003 + epoch)
+            loader = torch.utils.data.DataLoader(
+                dataset,
+                batch_size=self.settings.batch_size,
+                shuffle=True,
+                drop_last=True,
+                num_workers=workers,
+                generator=generator,
+                pin_memory=self.device.type == "cuda",
+            )
+            for batch in loader:
+                yield {k: v.to(self.device, non_blocking=True) for k, v in batch.items()}
+            epoch += 1
+
+    def train(self, progress: Callable[[int, dict[str, float]], None] | None = None) -> int:
+        """Train until ``steps`` or the time budget; returns the step reached (checkpoint written)."""
+        settings = self.settings
+        files = training_files(settings)
+        if not files:
+            raise ValueError("no training images left after the exclusions")
+        for module in self.recipe.modules().values():
+            module.train()
+        deadline = time.monotonic() + settings.minutes * 60 if settings.minutes else math.inf
+        log_path = self.run_dir / "log.csv"
+        batches = self._batches(files)
+        started = time.monotonic()
+        last_save = self.step
+        try:
+            while self.step < settings.steps and time.monotonic() < deadline:
+                batch = next(batches)
+                losses = self.recipe.step(batch, self.step)
+                self.step += 1
+                self.samples_seen += settings.batch_size
+                if not all(math.isfinite(v) for v in losses.values()):
+                    raise FloatingPointError(f"loss became non-finite at step {self.step}: {losses}")
+                if self.step % settings.log_every == 0:
+                    self._log(log_path, losses, started)
+                if progress is not None:
+                    progress(self.step, losses)
+                if self.step % settings.sample_every == 0:
+                    self.write_samples(batch)
+                if self.step - last_save >= settings.checkpoint_every:
+                    self._account(started)
+                    started = time.monotonic()
+                    self.save_checkpoint()
+                    last_save = self.step
+        finally:
+            self._account(started)
+            self.save_checkpoint()
+        return self.step
+
+    def _account(self, started: float) -> None:
+        self.seconds += time.monotonic() - started
+
+    def _log(self, path: Path, losses: dict[str, float], started: float) -> None:
+        new = not path.exists()
+        with open(path, "a", encoding="utf-8") as fh:
+            if new:
+                fh.write("step,seconds," + ",".join(losses) + "\n")
+            elapsed = self.seconds + time.monotonic() - started
+            fh.write(f"{self.step},{elapsed:.1f}," + ",".join(f"{v:.5f}" for v in losses.values()) + "\n")
+
+    def write_samples(self, batch: dict[str, torch.Tensor]) -> None:
+        for module in self.recipe.modules().values():
+            module.eval()
+        with torch.no_grad(), self.recipe.autocast():
+            rows = self.recipe.sample(batch)
+        for module in self.recipe.modules().values():
+            module.train()
+        save_samples(rows, self.run_dir / "samples" / f"step_{self.step:07d}.png")
