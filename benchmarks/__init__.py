@@ -1,0 +1,1 @@
+"""InpaintStudio benchmarks: `python -m benchmarks` prints one table per question and writes RESULTS.md."""
