@@ -1,0 +1,187 @@
+"""Opening and saving: the file dialogs, recent files, the clipboard, drops, masks and sketches as files.
+
+Every failure a person can cause ends in a clear message and leaves the open document as it was.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+from PySide6.QtCore import QMimeData, QObject
+from PySide6.QtGui import QImage
+
+from inpaintstudio.document import imageio
+from inpaintstudio.document.document import THRESHOLD, Document
+from inpaintstudio.errors import InpaintStudioError
+from inpaintstudio.ui import messages
+
+if TYPE_CHECKING:
+    from inpaintstudio.ui.main_window import MainWindow
+
+LOSSY = {".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WebP"}
+
+
+def qimage_to_arrays(image: QImage) -> tuple[np.ndarray, np.ndarray | None]:
+    """RGB uint8 pixels (and alpha when the image has any) from a QImage, copied."""
+    alpha = image.hasAlphaChannel()
+    converted = image.convertToFormat(QImage.Format.Format_RGBA8888 if alpha else QImage.Format.Format_RGB888)
+    h, w, bpl = converted.height(), converted.width(), converted.bytesPerLine()
+    channels = 4 if alpha else 3
+    rows = np.frombuffer(converted.constBits(), np.uint8).reshape(h, bpl)[:, : w * channels]
+    pixels = rows.reshape(h, w, channels).copy()
+    if alpha and (pixels[..., 3] < 255).any():
+        return np.ascontiguousarray(pixels[..., :3]), np.ascontiguousarray(pixels[..., 3])
+    return np.ascontiguousarray(pixels[..., :3]), None
+
+
+class FileController(QObject):
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.window = window
+        self.save_path: Path | None = None  # where Ctrl+S writes; set by the first Save As
+
+    # -- opening -------------------------------------------------------------------------------------
+    def open_dialog(self) -> None:
+        path = messages.ask_open_path(self.window, self.window.settings.last_folder)
+        if path:
+            self.open_path(path)
+
+    def open_path(self, path: str | Path) -> bool:
+        path = Path(path)
+        try:
+            doc = Document.open(path)
+        except InpaintStudioError as exc:
+            messages.error(self.window, "Cannot open image", str(exc))
+            if not path.exists():
+                self.window.settings.remove_recent(str(path.resolve()))
+                self.window.refresh_recent()
+            return False
+        except MemoryError:
+            messages.error(self.window, "Cannot open image", f"{path.name} is too large to fit in memory.")
+            return False
+        if not self.replace_document(doc):
+            return False
+        self.window.settings.add_recent(path)
+        self.window.settings.last_folder = str(path.resolve().parent)
+        self.window.refresh_recent()
+        return True
+
+    def replace_document(self, doc: Document) -> bool:
+        """Swap in ``doc`` after offering to save unsaved work; False when the user cancelled."""
+        if not self.maybe_save():
+            return False
+        self.save_path = None
+        self.window.set_document(doc)
+        return True
+
+    def paste(self) -> bool:
+        from PySide6.QtWidgets import QApplication
+
+        return self.open_mime(QApplication.clipboard().mimeData(), "The clipboard holds no image.")
+
+    def open_mime(self, mime: QMimeData | None, nothing: str = "Nothing to open.") -> bool:
+        if mime is not None and mime.hasUrls():
+            local = [u.toLocalFile() for u in mime.urls() if u.isLocalFile()]
+            if local:
+                return self.open_path(local[0])
+        if mime is not None and mime.hasImage():
+            image = mime.imageData()
+            if isinstance(image, QImage) and not image.isNull():
+                pixels, alpha = qimage_to_arrays(image)
+                if self.replace_document(Document(pixels, alpha)):
+                    self.window.show_message(f"Pasted an image of {image.width()} x {image.height()}")
+                    return True
+                return False
+        messages.error(self.window, "Nothing to open", nothing)
+        return False
+
+    # -- saving --------------------------------------------------------------------------------------
+    def suggested_path(self) -> str:
+        doc = self.window.doc
+        folder = Path(self.window.settings.last_folder or Path.home())
+        if doc is None or doc.path is None:
+            return str(folder / "inpainted.png")
+        suffix = doc.path.suffix.lower() if doc.path.suffix.lower() in imageio.SAVE_FORMATS else ".png"
+        return str(doc.path.with_name(f"{doc.path.stem}-inpainted{suffix}"))
+
+    def save(self) -> bool:
+        if self.save_path is None:
+            return self.save_as()
+        return self.save_to(self.save_path)
+
+    def save_as(self) -> bool:
+        if self.window.doc is None:
+            return False
+        path = messages.ask_save_path(self.window, self.suggested_path())
+        return bool(path) and self.save_to(Path(path))
+
+    def save_to(self, path: Path) -> bool:
+        doc = self.window.doc
+        if doc is None:
+            return False
+        quality = self.window.settings.jpeg_quality
+        kind = LOSSY.get(path.suffix.lower())
+        if kind is not None:
+            answer = messages.ask_quality(self.window, kind, quality)
+            if answer is None:
+                return False
+            quality = self.window.settings.jpeg_quality = answer
+        try:
+            doc.save(path, quality=quality)
+        except InpaintStudioError as exc:
+            messages.error(self.window, "Cannot save image", str(exc))
+            return False
+        self.save_path = path
+        self.window.settings.add_recent(path)
+        self.window.settings.last_folder = str(path.resolve().parent)
+        self.window.refresh_recent()
+        self.window.show_message(f"Saved {path.name}")
+        return True
+
+    def maybe_save(self) -> bool:
+        """Offer to save unsaved work; False when the user cancelled (the caller must then stop)."""
+        doc = self.window.doc
+        if doc is None or not doc.dirty:
+            return True
+        name = doc.path.name if doc.path else "the pasted image"
+        answer = messages.ask_save_changes(self.window, name)
+        if answer == "save":
+            return self.save()
+        return answer == "discard"
+
+    # -- masks and sketches as files ----------------------------------------------------------------
+    def load_map(self, layer: str) -> bool:
+        doc = self.window.doc
+        if doc is None:
+            return False
+        path = messages.ask_open_path(
+            self.window, self.window.settings.last_folder, f"Load {layer}", messages.MAP_FILTER
+        )
+        if not path:
+            return False
+        try:
+            binary = imageio.load_binary_map(path, (doc.width, doc.height), layer, doc.meta.orientation)
+            return doc.set_binary_layer(layer, binary, f"Load {layer}")
+        except InpaintStudioError as exc:
+            messages.error(self.window, f"Cannot load the {layer}", str(exc))
+            return False
+
+    def save_map(self, layer: str) -> bool:
+        doc = self.window.doc
+        if doc is None:
+            return False
+        stem = doc.path.stem if doc.path else "image"
+        suggested = str(Path(self.window.settings.last_folder or Path.home()) / f"{stem}-{layer}.png")
+        path = messages.ask_map_save_path(self.window, suggested, layer)
+        if not path:
+            return False
+        white = np.where(doc.layer(layer) >= THRESHOLD, 255, 0).astype(np.uint8)
+        try:
+            imageio.save_image(path, np.repeat(white[..., None], 3, axis=2), None, imageio.ImageMeta(gray=True))
+        except InpaintStudioError as exc:
+            messages.error(self.window, f"Cannot save the {layer}", str(exc))
+            return False
+        self.window.show_message(f"Saved the {layer} as {Path(path).name}")
+        return True

@@ -1,0 +1,81 @@
+"""Every question and message box the app shows, in one place.
+
+The rest of the app calls these functions (never QMessageBox / QFileDialog directly), so tests replace
+them with recorders (see tests/ui/conftest.py) and no modal dialog ever blocks a test run.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox, QWidget
+
+from inpaintstudio.document.imageio import OPEN_FILTER
+
+SAVE_FILTERS = {
+    "PNG (*.png)": ".png",
+    "JPEG (*.jpg *.jpeg)": ".jpg",
+    "WebP (*.webp)": ".webp",
+    "TIFF (*.tif *.tiff)": ".tif",
+}
+MAP_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.tif *.tiff *.bmp)"
+
+
+def error(parent: QWidget | None, title: str, text: str) -> None:
+    box = QMessageBox(QMessageBox.Icon.Warning, title, text, QMessageBox.StandardButton.Ok, parent)
+    box.exec()
+
+
+def info(parent: QWidget | None, title: str, text: str) -> None:
+    box = QMessageBox(QMessageBox.Icon.Information, title, text, QMessageBox.StandardButton.Ok, parent)
+    box.exec()
+
+
+def ask_save_changes(parent: QWidget | None, name: str) -> str:
+    """'save', 'discard' or 'cancel' for a document with unsaved changes."""
+    box = QMessageBox(parent)
+    box.setIcon(QMessageBox.Icon.Question)
+    box.setWindowTitle("Unsaved changes")
+    box.setText(f"Save the changes to {name}?")
+    box.setInformativeText("Your edits will be lost if you don't save them.")
+    box.setStandardButtons(
+        QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel
+    )
+    box.setDefaultButton(QMessageBox.StandardButton.Save)
+    answer = box.exec()
+    return {QMessageBox.StandardButton.Save: "save", QMessageBox.StandardButton.Discard: "discard"}.get(
+        QMessageBox.StandardButton(answer), "cancel"
+    )
+
+
+def choose(parent: QWidget | None, title: str, text: str, options: dict[str, str]) -> str | None:
+    """Ask the user to pick one of ``options`` (key -> button text); None when they cancel."""
+    box = QMessageBox(QMessageBox.Icon.Question, title, text, QMessageBox.StandardButton.Cancel, parent)
+    buttons = {box.addButton(label, QMessageBox.ButtonRole.AcceptRole): key for key, label in options.items()}
+    if buttons:
+        box.setDefaultButton(next(iter(buttons)))
+    box.exec()
+    return buttons.get(box.clickedButton())
+
+
+def ask_open_path(parent: QWidget | None, folder: str, title: str = "Open image", filters: str = OPEN_FILTER) -> str:
+    path, _ = QFileDialog.getOpenFileName(parent, title, folder, filters)
+    return path
+
+
+def ask_save_path(parent: QWidget | None, suggested: str, title: str = "Save image") -> str:
+    path, chosen = QFileDialog.getSaveFileName(parent, title, suggested, ";;".join(SAVE_FILTERS))
+    if path and "." not in path.rsplit("/", 1)[-1]:
+        path += SAVE_FILTERS.get(chosen, ".png")
+    return path
+
+
+def ask_map_save_path(parent: QWidget | None, suggested: str, what: str) -> str:
+    path, _ = QFileDialog.getSaveFileName(parent, f"Save {what}", suggested, "PNG (*.png)")
+    if path and not path.lower().endswith(".png"):
+        path += ".png"
+    return path
+
+
+def ask_quality(parent: QWidget | None, fmt: str, default: int) -> int | None:
+    """JPEG / WebP quality 1..100, or None when cancelled."""
+    value, ok = QInputDialog.getInt(parent, f"{fmt} quality", f"{fmt} quality (1-100):", default, 1, 100, 1)
+    return int(value) if ok else None

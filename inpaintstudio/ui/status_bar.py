@@ -1,0 +1,58 @@
+"""The status bar: messages, fill progress with a Cancel button, cursor position, zoom, image size."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar, QToolButton, QWidget
+
+from inpaintstudio.ui.icons import icon
+
+
+class StatusBar(QStatusBar):
+    cancel_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.progress.setFixedWidth(180)
+        self.progress.setTextVisible(False)
+        self.task = QLabel()
+        self.cancel_button = QToolButton()
+        self.cancel_button.setIcon(icon("cancel"))
+        self.cancel_button.setText("Cancel")
+        self.cancel_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.cancel_button.setToolTip("Stop the running fill (Esc)")
+        self.cancel_button.setObjectName("cancelFillButton")
+        self.cancel_button.clicked.connect(self.cancel_requested)
+        self.position = QLabel()
+        self.zoom = QLabel()
+        self.size = QLabel()
+        for label, width in ((self.position, 110), (self.zoom, 60), (self.size, 110)):
+            label.setMinimumWidth(width)
+            label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        for widget in (self.task, self.progress, self.cancel_button):
+            self.addWidget(widget)
+        for widget in (self.position, self.zoom, self.size):
+            self.addPermanentWidget(widget)
+        self.set_busy(False)
+
+    def set_busy(self, busy: bool, text: str = "") -> None:
+        for widget in (self.task, self.progress, self.cancel_button):
+            widget.setVisible(busy)
+        self.task.setText(text)
+        self.progress.setValue(0)
+
+    def set_progress(self, fraction: float, text: str) -> None:
+        self.progress.setValue(round(fraction * 1000))
+        if text:
+            self.task.setText(text)
+
+    def set_position(self, point: tuple[float, float] | None) -> None:
+        self.position.setText("" if point is None else f"{int(point[0])}, {int(point[1])}")
+
+    def set_zoom(self, scale: float) -> None:
+        self.zoom.setText(f"{scale * 100:.0f} %" if scale >= 0.1 else f"{scale * 100:.1f} %")
+
+    def set_size(self, width: int, height: int) -> None:
+        self.size.setText(f"{width} x {height}" if width else "")
