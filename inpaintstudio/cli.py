@@ -86,6 +86,9 @@ def main(argv: list[str] | None = None) -> int:
         parser, modules = build_parser()
         commands = set(modules)
         positional = [a for a in argv if not a.startswith("-")]
+        if positional and positional[0] in COMMAND_MODULES and positional[0] not in commands:
+            # e.g. `train` in the installed app bundle, which leaves the training code out
+            raise InpaintStudioError(f"the '{positional[0]}' command is not available in this build of InpaintStudio")
         if not positional or positional[0] not in commands:
             # `inpaintstudio` or `inpaintstudio photo.jpg`: the app (argparse still handles --help, --version).
             if any(a in ("-h", "--help", "--version") for a in argv):

@@ -1,8 +1,10 @@
 """Where InpaintStudio finds its shipped files and keeps the user's own.
 
-Shipped files (``models/`` and ``resources/``) live beside the package in a source checkout and inside
-the package (``inpaintstudio/_models``, ``inpaintstudio/_resources``) in an installed wheel or a frozen
-bundle; the first folder that exists wins. User data (imported models, recovery files) lives under
+Shipped files (``models/`` and ``resources/``) live beside the package: in a source checkout at the
+repository's top, and in the PyInstaller bundle at ``_internal/models`` (the package itself is
+``_internal/inpaintstudio``, so the same rule finds them; ``sys._MEIPASS`` is a fallback). An installed
+wheel carries them inside the package (``inpaintstudio/_models``, ``inpaintstudio/_resources``). The
+first folder that exists wins. User data (imported models, recovery files) lives under
 ``$INPAINTSTUDIO_HOME`` when set (tests point it at a temporary folder), else the platform's data folder.
 """
 

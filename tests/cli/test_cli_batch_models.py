@@ -57,3 +57,12 @@ def test_no_display_gives_a_clear_message(capsys, monkeypatch):
     monkeypatch.setattr("sys.platform", "linux")
     assert main([]) == 1
     assert "no display" in capsys.readouterr().err
+
+
+def test_a_command_left_out_of_a_build_says_so(capsys, monkeypatch):
+    import inpaintstudio.cli as cli
+
+    real = cli._command_modules
+    monkeypatch.setattr(cli, "_command_modules", lambda: {k: v for k, v in real().items() if k != "train"})
+    assert main(["train", "deepfillv2", "--run", "x"]) == 1
+    assert "not available in this build" in capsys.readouterr().err
