@@ -40,5 +40,13 @@ class CapabilityError(InpaintStudioError):
     """The model cannot do what was asked (for example extending borders)."""
 
 
+class DownloadError(InpaintStudioError):
+    """A model download failed (server error, lost connection, wrong size or sha256); nothing was installed."""
+
+
 class FillCancelled(Exception):  # noqa: N818 - it is a signal, not an error
     """Raised inside a job when its cancellation was requested; never shown as an error."""
+
+
+class DownloadCancelled(FillCancelled):
+    """A download was cancelled; its partial ``.part`` file is kept so that the next attempt resumes."""

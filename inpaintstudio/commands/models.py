@@ -1,13 +1,15 @@
-"""``inpaintstudio models``: list models and their weights; import or remove checkpoints."""
+"""``inpaintstudio models``: list models and their weights; verify, download, import or remove weights."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
-from inpaintstudio.engine import registry
-from inpaintstudio.errors import InputError
+from inpaintstudio.commands.common import ProgressLine
+from inpaintstudio.engine import registry, weights
+from inpaintstudio.errors import InputError, WeightsError
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -25,13 +27,41 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     importing.add_argument("--name", help="name of the new variant (default: derived from the file name)")
     removing = actions.add_parser("remove", help="remove an imported model variant")
     removing.add_argument("name")
+    verifying = actions.add_parser("verify", help="check the size and sha256 of installed weights files")
+    verifying.add_argument("name", nargs="?", help="one model (default: every learned model)")
+    downloading = actions.add_parser(
+        "download",
+        help="download a model's weights from the address in its manifest entry",
+        description="Download, with resume (Ctrl+C stops; running again resumes) and sha256 verification.",
+    )
+    downloading.add_argument("name")
+    downloading.add_argument("--timeout", type=float, default=30, help="network timeout in seconds (default 30)")
     parser.set_defaults(json=False)
+
+
+def _spec_of(cls: type) -> weights.WeightsSpec | None:
+    """The manifest entry of a learned model (also when its file is damaged), or None."""
+    if not cls.learned:
+        return None
+    try:
+        return cls.weights_spec()
+    except WeightsError:  # the manifest itself is unreadable; the status says so
+        return None
+
+
+def _megabytes(size: object) -> str:
+    return f"{size / 1e6:.1f} MB" if isinstance(size, int) else "-"
+
+
+def _clip(text: object, width: int) -> str:
+    text = str(text or "-")
+    return text if len(text) <= width else text[: width - 3] + "..."
 
 
 def _row(cls: type) -> dict[str, object]:
     status = cls.status()
     caps = cls.capabilities()  # a variant's capabilities can depend on its weights (5-channel DeepFill)
-    spec = getattr(cls, "weights_spec", lambda: None)() if cls.learned and status.state != "damaged" else None
+    spec = _spec_of(cls)
     return {
         "name": cls.name,
         "kind": "learned" if cls.learned else "classical",
@@ -43,6 +73,10 @@ def _row(cls: type) -> dict[str, object]:
         "message": status.message,
         "licence": spec.licence if spec else "",
         "origin": spec.origin if spec else "",
+        "weights_file": spec.file if spec else "",
+        "weights_size": spec.size if spec else None,
+        "sha256": spec.sha256 if spec else "",
+        "url": spec.url if spec else "",
     }
 
 
@@ -52,13 +86,17 @@ def list_models(as_json: bool) -> int:
         print(json.dumps(rows, indent=2))
         return 0
     yes = {True: "yes", False: "-"}
-    header = f"{'MODEL':<22} {'KIND':<10} {'SKETCH':<7} {'OUTPAINT':<9} {'SIZE':<6} WEIGHTS"
+    header = (
+        f"{'MODEL':<22} {'KIND':<10} {'SKETCH':<7} {'OUTPAINT':<9} {'SIZE':<6} {'WEIGHTS':<17} "
+        f"{'DISK':<9} {'LICENCE':<24} ORIGIN"
+    )
     print(header)
     for row in rows:
         size = row["native_size"] or "any"
         print(
             f"{row['name']:<22} {row['kind']:<10} {yes[row['sketch']]:<7} {yes[row['outpaint']]:<9} "
-            f"{size!s:<6} {row['weights']}"
+            f"{size!s:<6} {row['weights']:<17} {_megabytes(row['weights_size']):<9} "
+            f"{_clip(row['licence'], 24):<24} {_clip(row['origin'], 40)}".rstrip()
         )
     problems = [row for row in rows if not row["ready"] and row["message"]]
     if problems:
@@ -68,10 +106,93 @@ def list_models(as_json: bool) -> int:
     return 0
 
 
+def _check_file(spec: weights.WeightsSpec) -> tuple[str, str]:
+    """("OK" | "missing" | "damaged", detail), hashing the file now (no cached result)."""
+    path = spec.path
+    try:
+        actual_size = path.stat().st_size
+    except FileNotFoundError:
+        return "missing", f"{path} does not exist"
+    except OSError as exc:
+        return "damaged", f"{path} cannot be read: {exc.strerror or exc}"
+    if actual_size != spec.size:
+        return "damaged", f"{path.name} has {actual_size:,} bytes, expected {spec.size:,}"
+    try:
+        digest = weights.sha256_of(path)
+    except OSError as exc:
+        return "damaged", f"{path} cannot be read: {exc.strerror or exc}"
+    if digest != spec.sha256:
+        return "damaged", f"{path.name} failed the sha256 check (damaged or modified)"
+    return "OK", f"{path.name} ({_megabytes(spec.size)}, sha256 {digest[:12]}...)"
+
+
+def verify_models(name: str | None) -> int:
+    """Check every installed weights file (or one model's); exit status 1 if any is damaged."""
+    classes = [registry.get(name)] if name else registry.all_inpainters()
+    damaged = 0
+    for cls in classes:
+        if not cls.learned:
+            if name:
+                print(f"{cls.name:<22} {'-':<8} no weights needed")
+            continue
+        spec = None
+        try:
+            spec = cls.weights_spec()
+        except WeightsError as exc:
+            state, detail = "damaged", str(exc)
+        else:
+            state, detail = ("missing", "no weights are installed") if spec is None else _check_file(spec)
+        if state == "missing" and spec is not None and spec.url:
+            detail += f"; download them with: inpaintstudio models download {cls.name}"
+        damaged += state == "damaged"
+        print(f"{cls.name:<22} {state:<8} {detail}")
+    if damaged:
+        print(f"{damaged} damaged weights file{'s' if damaged > 1 else ''}", file=sys.stderr)
+    return 1 if damaged else 0
+
+
+def download_model(name: str, timeout: float) -> int:
+    from inpaintstudio.engine import download
+
+    cls = registry.get(name)  # an unknown name fails here, with the list of known ones
+    if not cls.learned:
+        raise InputError(f"'{name}' is a classical fill; it has no weights to download")
+    if cls.status().ready:
+        print(f"'{name}' is already installed and its sha256 checks out")
+        return 0
+    line = ProgressLine(sys.stderr)
+
+    def progress(done: int, total: int | None) -> None:
+        if total:
+            line.show(done / total, f"{name}: {done / 1e6:.1f} of {total / 1e6:.1f} MB")
+        else:
+            line.show(0.0, f"{name}: {done / 1e6:.1f} MB")
+
+    try:
+        spec = download.install(name, progress=progress, timeout=timeout)
+    except KeyboardInterrupt:
+        line.clear()
+        print(
+            f"inpaintstudio: download of '{name}' stopped; the part already downloaded is kept, "
+            f"run 'inpaintstudio models download {name}' again to resume",
+            file=sys.stderr,
+        )
+        return 130
+    finally:
+        line.clear()
+    registry.refresh()
+    print(f"downloaded '{name}' to {spec.path} ({_megabytes(spec.size)}, sha256 verified)")
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     action = args.action or "list"
     if action == "list":
         return list_models(args.json)
+    if action == "verify":
+        return verify_models(args.name)
+    if action == "download":
+        return download_model(args.name, args.timeout)
     from inpaintstudio.engine import checkpoint_import
 
     if action == "import":

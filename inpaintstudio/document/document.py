@@ -91,7 +91,8 @@ class Document:
         if alpha is not None:
             self._layers["alpha"] = np.array(alpha, dtype=pixels.dtype, order="C", copy=True)
         self.meta = meta or imageio.ImageMeta()
-        self.path = path
+        self.path = path  # the photo this document saves to (for a project: the photo it was made from)
+        self.project_path: Path | None = None  # the .inpaint project file it was opened from / saved to
         self.extent = Rect(0, 0, w, h)
         self.history = History()
         self._saved_id = 0
@@ -197,6 +198,25 @@ class Document:
         self._saved_id = self.history.current_id()
         if path is not None:
             self.path = Path(path)
+        self.notify("saved")
+
+    def saved_position(self) -> int | None:
+        """The history position at which the document was last saved, or None when that state is not in
+        the history any more (project and recovery files store it, so a restored document is as dirty as
+        the one that was snapshotted)."""
+        if self._saved_id == 0:
+            return 0
+        for index, edit in enumerate(self.history.edits):
+            if edit.edit_id == self._saved_id:
+                return index + 1
+        return None
+
+    def restore_saved_position(self, position: int | None) -> None:
+        """Mark the state after ``position`` history steps as the saved one (None: no state is saved)."""
+        if position is None or not 0 <= position <= len(self.history.edits):
+            self._saved_id = -1  # matches no state: the document stays dirty until saved
+        else:
+            self._saved_id = self.history.edits[position - 1].edit_id if position else 0
         self.notify("saved")
 
     def save(self, path: Path | str, *, quality: int = 95) -> None:

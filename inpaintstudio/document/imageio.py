@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import struct
+import warnings
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +30,13 @@ Image.MAX_IMAGE_PIXELS = None
 # OpenCV's own warnings (e.g. about TIFF extra samples) would reach the user's terminal; errors still do.
 cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
 DEFAULT_MAX_PIXELS = 120_000_000
+# Only the formats the app offers to open are decoded, whatever a file's name: Pillow's other readers are
+# never reached by a file's content (EPS would hand PostScript to Ghostscript; PSD, FITS, ... are needless
+# attack surface). A file in another format is "not an image file in a format InpaintStudio can read".
+READ_FORMATS = ("JPEG", "PNG", "WEBP", "TIFF", "GIF", "BMP")
+# Pillow warns about damaged metadata ("Corrupt EXIF data", "Truncated File Read") on stderr; a damaged file
+# gets its one clear ImageLoadError instead (or opens, without the damaged metadata).
+warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL\.")
 
 EXIF_ORIENTATION = 0x0112
 SAVE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP", ".tif": "TIFF", ".tiff": "TIFF"}
@@ -134,7 +142,7 @@ def decode_image(data: bytes, *, name: str = "image", max_pixels: int | None = D
     if not data:
         raise ImageLoadError(f"{name} is empty (0 bytes)")
     try:
-        im = Image.open(io.BytesIO(data))
+        im = Image.open(io.BytesIO(data), formats=READ_FORMATS)
     except UnidentifiedImageError:
         raise ImageLoadError(f"{name} is not an image file in a format InpaintStudio can read") from None
     except _DECODE_ERRORS as exc:

@@ -23,6 +23,19 @@ if TYPE_CHECKING:
     import torch
 
 
+def _check_fit(expected: dict[str, Any], tensors: dict[str, Any], name: str) -> None:
+    """Name the first missing, unexpected or mis-shaped tensor (load_state_dict's own message is long)."""
+    problem = next((f"tensor '{k}' is missing" for k in expected if k not in tensors), None)
+    problem = problem or next((f"it has an unexpected tensor '{k}'" for k in tensors if k not in expected), None)
+    for key, ref in expected.items():
+        if problem:
+            break
+        if tuple(tensors[key].shape) != tuple(ref.shape):
+            problem = f"tensor '{key}' has shape {tuple(tensors[key].shape)}, the network needs {tuple(ref.shape)}"
+    if problem:
+        raise WeightsError(f"weights for '{name}' do not fit the network: {problem}")
+
+
 class LearnedInpainter(Inpainter):
     learned: ClassVar[bool] = True
     half_precision_safe: ClassVar[bool] = True  # run in float16 on CUDA
@@ -57,7 +70,10 @@ class LearnedInpainter(Inpainter):
             weights.verify(spec)
         except WeightsError as exc:
             state = "missing" if "missing" in str(exc) else "damaged"
-            return ModelStatus(False, state, str(exc))
+            message = str(exc)
+            if spec.url:
+                message += f"; download them with: inpaintstudio models download {cls.name}"
+            return ModelStatus(False, state, message)
         return ModelStatus(True, "ready")
 
     @classmethod
@@ -92,10 +108,12 @@ class LearnedInpainter(Inpainter):
         if spec is None:
             raise WeightsError(self.status().message)
         path = weights.verify(spec)
-        tensors = weights.load_tensors(path)
+        # Floating point only: an int, bool or complex tensor is refused by name, not silently converted.
+        tensors = weights.load_tensors(path, floating_only=True)
         try:
             config = {k: v for k, v in spec.config.items() if k != "working_size"}
             net = self.build_network(config)
+            _check_fit(net.state_dict(), tensors, self.name)
             net.load_state_dict({k: v.float() for k, v in tensors.items()}, strict=True)
         except (RuntimeError, AttributeError, ValueError, TypeError, KeyError) as exc:
             first = str(exc).strip().splitlines()[0]

@@ -13,9 +13,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import threading
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -80,9 +81,22 @@ def write_manifest(folder: Path, specs: list[WeightsSpec]) -> None:
     os.replace(tmp, folder / MANIFEST_NAME)
 
 
+def _located(spec: WeightsSpec) -> WeightsSpec:
+    """A shipped spec whose file is not in the shipped folder with its listed size (a build without
+    weights, or a damaged file) points at a copy downloaded into the user's model folder by
+    ``inpaintstudio models download``, if there is one; the shipped manifest's sha256 still applies."""
+    try:
+        if spec.path.stat().st_size == spec.size:
+            return spec
+    except OSError:
+        pass
+    user = paths.user_models_dir()
+    return replace(spec, folder=str(user)) if (user / spec.file).is_file() else spec
+
+
 def all_specs() -> list[WeightsSpec]:
     """Shipped specs first, then the user's imported ones (a user entry may not shadow a shipped one)."""
-    shipped = read_manifest(paths.shipped_models_dir())
+    shipped = [_located(s) for s in read_manifest(paths.shipped_models_dir())]
     names = {s.model for s in shipped}
     user = [s for s in read_manifest(paths.user_models_dir()) if s.model not in names]
     return shipped + user
@@ -148,11 +162,40 @@ def verify(spec: WeightsSpec) -> Path:
 # -- loading -----------------------------------------------------------------------------------------
 
 
-def load_tensors(path: Path) -> dict[str, Any]:
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def _refusal_reason(exc: Exception) -> str:
+    """One line for the user from torch.load's error (whose text advises loading the file unsafely)."""
+    text = _ANSI.sub("", str(exc)).strip()
+    if "Weights only load failed" in text:
+        found = re.search(r"GLOBAL ([\w.]+)", text)
+        if found:
+            return f"it holds a pickled Python object ({found.group(1)}), not only tensors; nothing in it was run"
+        return "it holds pickled data that is not plain tensors (or is not a checkpoint at all); nothing in it was run"
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def check_floating(tensors: Mapping[str, Any], name: str) -> None:
+    """Refuse a state dict whose values are not all real floating-point tensors, naming the first offender
+    (an int, bool or complex tensor would otherwise be silently converted into nonsense weights)."""
+    import torch
+
+    for key, value in tensors.items():
+        if not isinstance(value, torch.Tensor):
+            raise WeightsError(f"{name}: '{key}' is a {type(value).__name__}, not a tensor")
+        if not value.is_floating_point():
+            dtype = str(value.dtype).removeprefix("torch.")
+            raise WeightsError(f"{name}: tensor '{key}' has dtype {dtype}; weights must be floating point")
+
+
+def load_tensors(path: Path, *, floating_only: bool = False) -> dict[str, Any]:
     """Load a state dict without running any code from the file.
 
     ``.safetensors`` is read with safetensors; anything else goes through ``torch.load`` with
     ``weights_only=True``, which refuses pickled objects other than tensors and plain containers.
+    With ``floating_only`` every value must be a real floating-point tensor (see :func:`check_floating`);
+    without it, a checkpoint may hold other entries (optimizer state, step counts) for the caller to pick from.
     """
     import torch  # imported here: listing models or classical fills must not pay for torch
 
@@ -162,14 +205,18 @@ def load_tensors(path: Path) -> dict[str, Any]:
         try:
             from safetensors.torch import load_file
 
-            return dict(load_file(str(path), device="cpu"))
+            data = dict(load_file(str(path), device="cpu"))
         except Exception as exc:  # safetensors raises its own error types and OSError
             raise WeightsError(f"{path.name} is not a readable safetensors file: {exc}") from exc
+        if floating_only:
+            check_floating(data, path.name)
+        return data
     try:
         data = torch.load(str(path), map_location="cpu", weights_only=True)
     except Exception as exc:  # UnpicklingError for refused objects, RuntimeError/EOFError for damage
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise WeightsError(f"{path.name} could not be loaded safely: {reason}") from exc
+        raise WeightsError(f"{path.name} could not be loaded safely: {_refusal_reason(exc)}") from exc
     if not isinstance(data, dict):
         raise WeightsError(f"{path.name} does not hold a dictionary of tensors")
+    if floating_only:
+        check_floating(data, path.name)
     return data
