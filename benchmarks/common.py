@@ -113,3 +113,60 @@ def free_form_hole(height: int, width: int, fraction: float, seed: int = 0) -> n
 
     rng = np.random.default_rng(seed)
     return mask_with_coverage(height, width, rng, fraction * 0.9, fraction * 1.1)
+
+
+class learned_weights:  # noqa: N801 - used as a context manager, named like one
+    """Make a learned model runnable for timing: the installed weights if ready, else random weights of
+    the same network config written to a temporary models folder (same architecture, same cost)."""
+
+    def __init__(self, name: str, config: dict | None = None) -> None:
+        self.name, self.config = name, config
+        self.tmp: str | None = None
+        self.source = "installed weights"
+        self._old: str | None = None
+
+    def __enter__(self) -> str:
+        import tempfile
+
+        from inpaintstudio.engine import registry, weights
+
+        cls = registry.get(self.name)
+        if cls.status().ready and self.config is None:
+            return self.source
+        import torch
+        from safetensors.torch import save_file
+
+        config = self.config or dict(getattr(cls, "default_config", {}))
+        net = cls.build_network(config)
+        self.tmp = tempfile.mkdtemp(prefix="inpaintstudio-bench-models-")
+        path = Path(self.tmp) / f"{self.name}.safetensors"
+        save_file({k: v.to(torch.float16).contiguous() for k, v in net.state_dict().items()}, str(path))
+        spec = weights.WeightsSpec(
+            model=self.name,
+            file=path.name,
+            sha256=weights.sha256_of(path),
+            size=path.stat().st_size,
+            parameters=sum(p.numel() for p in net.parameters()),
+            input_size=256,
+            licence="benchmark only",
+            training_data="none",
+            training="random weights",
+            origin="benchmark",
+            config=config,
+        )
+        weights.write_manifest(Path(self.tmp), [spec])
+        self._old = os.environ.get("INPAINTSTUDIO_MODELS_DIR")
+        os.environ["INPAINTSTUDIO_MODELS_DIR"] = self.tmp
+        self.source = f"random weights, config {json.dumps(config)}"
+        return self.source
+
+    def __exit__(self, *exc: object) -> None:
+        import shutil
+
+        if self.tmp is None:
+            return
+        if self._old is None:
+            os.environ.pop("INPAINTSTUDIO_MODELS_DIR", None)
+        else:
+            os.environ["INPAINTSTUDIO_MODELS_DIR"] = self._old
+        shutil.rmtree(self.tmp, ignore_errors=True)
