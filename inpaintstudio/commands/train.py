@@ -107,8 +107,12 @@ def run(args: argparse.Namespace) -> int:
         text = " ".join(f"{k} {v:.4f}" for k, v in losses.items())
         bar.show(step / settings.steps, f"step {step}/{settings.steps} {text}")
 
+    from inpaintstudio.training.trainer import TrainingStopped
+
     try:
         reached = trainer.train(show)
+    except TrainingStopped:
+        reached = trainer.step
     finally:
         bar.clear()
     print(

@@ -97,6 +97,28 @@ class Recipe(ABC):
         return torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=self.amp)
 
 
+class TrainingStopped(Exception):  # noqa: N818 - a stop request, not an error
+    """SIGTERM arrived: stop after writing the checkpoint (the finally clause of Trainer.train)."""
+
+
+def _stop_on_sigterm() -> None:
+    """Turn SIGTERM (a job scheduler's or `kill`'s stop) into a clean stop with a checkpoint.
+
+    Background processes often ignore SIGINT, so SIGTERM is the reliable way to stop a run without
+    losing the steps since the last checkpoint.
+    """
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return
+
+    def handler(signum: int, frame: object) -> None:
+        raise TrainingStopped(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, handler)
+
+
 def _hardware(device: torch.device) -> str:
     if device.type == "cuda":
         return f"GPU {torch.cuda.get_device_name(0)}"
@@ -221,6 +243,7 @@ class Trainer:
         for module in self.recipe.modules().values():
             module.train()
         deadline = time.monotonic() + settings.minutes * 60 if settings.minutes else math.inf
+        _stop_on_sigterm()
         log_path = self.run_dir / "log.csv"
         batches = self._batches(files)
         started = time.monotonic()
