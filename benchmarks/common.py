@@ -133,28 +133,13 @@ class learned_weights:  # noqa: N801 - used as a context manager, named like one
         cls = registry.get(self.name)
         if cls.status().ready and self.config is None:
             return self.source
-        import torch
-        from safetensors.torch import save_file
-
         config = self.config or dict(getattr(cls, "default_config", {}))
-        net = cls.build_network(config)
         self.tmp = tempfile.mkdtemp(prefix="inpaintstudio-bench-models-")
-        path = Path(self.tmp) / f"{self.name}.safetensors"
-        save_file({k: v.to(torch.float16).contiguous() for k, v in net.state_dict().items()}, str(path))
-        spec = weights.WeightsSpec(
-            model=self.name,
-            file=path.name,
-            sha256=weights.sha256_of(path),
-            size=path.stat().st_size,
-            parameters=sum(p.numel() for p in net.parameters()),
-            input_size=256,
-            licence="benchmark only",
-            training_data="none",
-            training="random weights",
-            origin="benchmark",
+        weights.store(
+            Path(self.tmp), self.name, cls.build_network(config).state_dict(), input_size=256,
+            licence="benchmark only", training_data="none", training="random weights", origin="benchmark",
             config=config,
-        )
-        weights.write_manifest(Path(self.tmp), [spec])
+        )  # fmt: skip
         self._old = os.environ.get("INPAINTSTUDIO_MODELS_DIR")
         os.environ["INPAINTSTUDIO_MODELS_DIR"] = self.tmp
         self.source = f"random weights, config {json.dumps(config)}"

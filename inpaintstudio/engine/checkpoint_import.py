@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import Any
 
 from inpaintstudio import paths
-from inpaintstudio.atomic import atomic_write_bytes
 from inpaintstudio.engine import weights
 from inpaintstudio.engine.weights import WeightsSpec
 from inpaintstudio.errors import InputError, UnknownModelError, WeightsError
@@ -212,8 +211,6 @@ def import_checkpoint(
     ``channel_order`` overrides the layout's default ("bgr" for TF-converted, "rgb" otherwise).
     Re-importing under an existing imported name replaces that variant.
     """
-    from safetensors.torch import save
-
     path = Path(path)
     if family != FAMILY:
         raise InputError(
@@ -229,36 +226,29 @@ def import_checkpoint(
     if not all(isinstance(k, str) for k in state):
         raise WeightsError(f"{path.name} is not a state dict (its keys are not all names)")
     tensors, config = convert_deepfill(state, channel_order)
-    half = {k: v.detach().to("cpu").half().contiguous() for k, v in tensors.items()}
-    if not all(bool(v.isfinite().all()) for v in half.values()):
-        raise WeightsError(f"{path.name} has values too large for float16 storage")
     folder = paths.user_models_dir()
-    folder.mkdir(parents=True, exist_ok=True)
-    file_name = f"{model}.safetensors"
-    target = folder / file_name
-    atomic_write_bytes(target, save(half, metadata={"origin": path.name, "format": "pt"}))
+    previous = [s for s in weights.read_manifest(folder) if s.model == model]
     training_data, input_size = _data_facts(path.name)
     layout = "TF-converted" if config["padding"] == "same" else "PyTorch-trained"
-    spec = WeightsSpec(
-        model=model,
-        file=file_name,
-        sha256=weights.sha256_of(target),
-        size=target.stat().st_size,
-        parameters=sum(int(v.numel()) for v in half.values()),
-        input_size=input_size,
-        licence=LICENCE,
-        training_data=training_data,
-        training=f"upstream DeepFillv2 training ({layout} checkpoint of deepfillv2-pytorch); stored as float16",
-        origin=f"imported from {path.name}",
-        base=FAMILY,
-        config=config,
-        folder=str(folder),
-    )
-    specs = [s for s in weights.read_manifest(folder) if s.model != model]
-    old = [s for s in weights.read_manifest(folder) if s.model == model and s.file != file_name]
-    weights.write_manifest(folder, [*specs, spec])
-    for stale in old:
-        (folder / stale.file).unlink(missing_ok=True)
+    try:
+        spec = weights.store(
+            folder,
+            model,
+            tensors,
+            input_size=input_size,
+            licence=LICENCE,
+            training_data=training_data,
+            training=f"upstream DeepFillv2 training ({layout} checkpoint of deepfillv2-pytorch); stored as float16",
+            origin=f"imported from {path.name}",
+            base=FAMILY,
+            config=config,
+            metadata={"origin": path.name, "format": "pt"},
+        )
+    except WeightsError as exc:
+        raise WeightsError(f"{path.name}: {exc}") from exc
+    for stale in previous:
+        if stale.file != spec.file:
+            (folder / stale.file).unlink(missing_ok=True)
     return spec
 
 

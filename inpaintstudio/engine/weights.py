@@ -81,6 +81,45 @@ def write_manifest(folder: Path, specs: list[WeightsSpec]) -> None:
     os.replace(tmp, folder / MANIFEST_NAME)
 
 
+def add_to_manifest(folder: Path, spec: WeightsSpec) -> list[WeightsSpec]:
+    """Add ``spec`` to the folder's manifest, replacing an entry of the same model; returns the replaced."""
+    current = read_manifest(folder)
+    write_manifest(folder, [s for s in current if s.model != spec.model] + [spec])
+    return [s for s in current if s.model == spec.model]
+
+
+def store(folder: Path, model: str, tensors: Mapping[str, Any], **fields: Any) -> WeightsSpec:
+    """Write a state dict as float16 safetensors ``<model>.safetensors`` (atomically) and list it.
+
+    ``fields`` are the WeightsSpec's descriptive fields (input_size, licence, training_data, training,
+    origin, base, config, card, url); file, sha256, size and parameter count are computed here. float16
+    halves the file and the loader converts back to float32; values beyond its range are refused.
+    """
+    import torch
+    from safetensors.torch import save
+
+    from inpaintstudio.atomic import atomic_write_bytes
+
+    half = {k: v.detach().to("cpu", torch.float16).contiguous() for k, v in tensors.items()}
+    if not all(bool(v.isfinite().all()) for v in half.values()):
+        raise WeightsError(f"weights for '{model}' have values too large for float16 storage")
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{model}.safetensors"
+    metadata = {k: str(v) for k, v in fields.pop("metadata", {}).items()}
+    atomic_write_bytes(target, save(half, metadata=metadata or None))
+    spec = WeightsSpec(
+        model=model,
+        file=target.name,
+        sha256=sha256_of(target),
+        size=target.stat().st_size,
+        parameters=sum(int(v.numel()) for v in half.values()),
+        folder=str(folder),
+        **fields,
+    )
+    add_to_manifest(folder, spec)
+    return spec
+
+
 def _located(spec: WeightsSpec) -> WeightsSpec:
     """A shipped spec whose file is not in the shipped folder with its listed size (a build without
     weights, or a damaged file) points at a copy downloaded into the user's model folder by

@@ -61,34 +61,20 @@ def write_training_data(models_dir: Path, files: list[Path]) -> int:
 def export_run(
     run_dir: Path, models_dir: Path, name: str, *, working_size: int | None = None, notes: str = ""
 ) -> weights.WeightsSpec:
-    from safetensors.torch import save_file
-
     from inpaintstudio.training.trainer import TrainSettings
 
     info = _run_info(run_dir)
     state = torch.load(run_dir / "checkpoint.pt", map_location="cpu", weights_only=True)
-    tensors = {k: v.detach().to(torch.float16).contiguous() for k, v in state["modules"]["generator"].items()}
-    parameters = int(sum(v.numel() for v in tensors.values()))
-    models_dir.mkdir(parents=True, exist_ok=True)
-    target = models_dir / f"{name}.safetensors"
-    tmp = target.with_suffix(".safetensors.part")
-    save_file(tensors, str(tmp), metadata={"family": state["family"], "step": str(state["step"])})
-    tmp.replace(target)
-    size = target.stat().st_size
-    if size > MAX_FILE_BYTES:
-        raise ValueError(f"{target.name} is {size / 2**20:.1f} MiB, above the 25 MiB limit for shipped weights")
     settings = TrainSettings(**info["settings"])
-    files = training_files(settings)
-    count = write_training_data(models_dir, files)
+    models_dir.mkdir(parents=True, exist_ok=True)
+    count = write_training_data(models_dir, training_files(settings))
     config = dict(state["network"])
     if working_size:
         config["working_size"] = int(working_size)
-    spec = weights.WeightsSpec(
-        model=name,
-        file=target.name,
-        sha256=weights.sha256_of(target),
-        size=size,
-        parameters=parameters,
+    spec = weights.store(
+        models_dir,
+        name,
+        state["modules"]["generator"],
         input_size=int(settings.crop),
         licence=WEIGHTS_LICENCE,
         training_data=f"{count} photographs (models/TRAINING_DATA.tsv); held out: {', '.join(settings.exclude_lists)}",
@@ -96,9 +82,10 @@ def export_run(
         origin="trained for InpaintStudio (inpaintstudio train)",
         config=config,
         card=f"{name}.md",
+        metadata={"family": state["family"], "step": state["step"]},
     )
-    specs = [s for s in weights.read_manifest(models_dir) if s.model != name] + [spec]
-    weights.write_manifest(models_dir, specs)
+    if spec.size > MAX_FILE_BYTES:
+        raise ValueError(f"{spec.file} is {spec.size / 2**20:.1f} MiB, above the 25 MiB limit for shipped weights")
     _write_card(models_dir / spec.card, spec, info, notes)
     return spec
 

@@ -7,7 +7,6 @@ import json
 import numpy as np
 import pytest
 import torch
-from safetensors.torch import save_file
 
 from inpaintstudio.engine import registry, weights
 from inpaintstudio.engine.context import JobContext
@@ -20,25 +19,11 @@ def _ship(folder, model="deepfillv2", config=CONFIG) -> dict:
     """Random weights as float16 safetensors plus a manifest entry, as the release does."""
     cls = registry.get(model)
     torch.manual_seed(0)
-    net = cls.build_network(config)
-    tensors = {k: v.half().contiguous() for k, v in net.state_dict().items()}
-    path = folder / f"{model}.safetensors"
-    save_file(tensors, str(path))
-    entry = {
-        "model": model,
-        "file": path.name,
-        "sha256": weights.sha256_of(path),
-        "size": path.stat().st_size,
-        "parameters": sum(t.numel() for t in tensors.values()),
-        "input_size": 256,
-        "licence": "MIT",
-        "training_data": "test photos",
-        "training": "none: random",
-        "origin": "made by the test",
-        "config": config,
-    }
-    (folder / "manifest.json").write_text(json.dumps({"format": 1, "weights": [entry]}))
-    return entry
+    spec = weights.store(
+        folder, model, cls.build_network(config).state_dict(), input_size=256, licence="MIT",
+        training_data="test photos", training="none: random", origin="made by the test", config=config,
+    )  # fmt: skip
+    return spec.to_json()
 
 
 @pytest.fixture
