@@ -17,6 +17,7 @@ import math
 import os
 import platform
 import time
+import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -179,9 +180,20 @@ class Trainer:
             raise ValueError(f"{self.run_dir} holds a '{state['family']}' run, not '{self.settings.family}'")
         if state["network"] != self.recipe.network_config:
             raise ValueError(f"{self.run_dir} was trained with network {state['network']}; start a new run folder")
+        fresh: set[str] = set()
         for name, module in self.recipe.modules().items():
-            module.load_state_dict(state["modules"][name])
+            try:
+                module.load_state_dict(state["modules"][name])
+            except RuntimeError as exc:
+                # A discriminator sized by the crop (SRN's global critic) cannot follow a change of crop;
+                # it starts afresh (the generator, the point of the run, must always load).
+                if name == "generator":
+                    raise
+                warnings.warn(f"{name} restarts from scratch: {str(exc).splitlines()[-1].strip()}", stacklevel=2)
+                fresh.add(name)
         for name, opt in self.recipe.optimizers().items():
+            if fresh and name != "generator":
+                continue  # its parameters include a restarted module's
             opt.load_state_dict(state["optimizers"][name])
         self.step, self.seconds = int(state["step"]), float(state["seconds"])
         self.samples_seen = int(state.get("samples_seen", 0))

@@ -116,3 +116,16 @@ def test_train_command_errors_are_one_line(capsys, tmp_path):
     assert "--data" in capsys.readouterr().err
     assert main(["train", "deepfillv2", "--run", str(tmp_path / "r"), "--export", str(tmp_path / "m")]) == 1
     assert "no checkpoint" in capsys.readouterr().err
+
+
+def test_srn_run_can_change_its_crop_keeping_the_generator(tmp_path, photos):
+    run = tmp_path / "run"
+    first = Trainer(tiny("srn", photos, run), recipe_class("srn"))
+    first.train()
+    generator = {k: v.clone() for k, v in first.recipe.generator.state_dict().items()}
+    with pytest.warns(UserWarning, match="critic restarts"):
+        second = Trainer(tiny("srn", photos, run, crop=128, steps=3), recipe_class("srn"))
+    assert second.step == 2
+    for k, v in second.recipe.generator.state_dict().items():
+        assert torch.equal(v, generator[k])
+    assert second.train() == 3
