@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from inpaintstudio.commands.common import ProgressLine
-from inpaintstudio.engine import registry, weights
+from inpaintstudio.engine import catalog, registry, weights
 from inpaintstudio.errors import InputError, WeightsError
 
 
@@ -39,16 +39,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(json=False)
 
 
-def _spec_of(cls: type) -> weights.WeightsSpec | None:
-    """The manifest entry of a learned model (also when its file is damaged), or None."""
-    if not cls.learned:
-        return None
-    try:
-        return cls.weights_spec()
-    except WeightsError:  # the manifest itself is unreadable; the status says so
-        return None
-
-
 def _megabytes(size: object) -> str:
     return f"{size / 1e6:.1f} MB" if isinstance(size, int) else "-"
 
@@ -58,30 +48,8 @@ def _clip(text: object, width: int) -> str:
     return text if len(text) <= width else text[: width - 3] + "..."
 
 
-def _row(cls: type) -> dict[str, object]:
-    status = cls.status()
-    caps = cls.capabilities()  # a variant's capabilities can depend on its weights (5-channel DeepFill)
-    spec = _spec_of(cls)
-    return {
-        "name": cls.name,
-        "kind": "learned" if cls.learned else "classical",
-        "sketch": caps["sketch"],
-        "outpaint": caps["outpaint"],
-        "native_size": cls.native_size,
-        "ready": status.ready,
-        "weights": status.state,
-        "message": status.message,
-        "licence": spec.licence if spec else "",
-        "origin": spec.origin if spec else "",
-        "weights_file": spec.file if spec else "",
-        "weights_size": spec.size if spec else None,
-        "sha256": spec.sha256 if spec else "",
-        "url": spec.url if spec else "",
-    }
-
-
 def list_models(as_json: bool) -> int:
-    rows = [_row(cls) for cls in registry.all_inpainters()]
+    rows = [catalog.model_info(cls) for cls in registry.all_inpainters()]
     if as_json:
         print(json.dumps(rows, indent=2))
         return 0
@@ -106,26 +74,6 @@ def list_models(as_json: bool) -> int:
     return 0
 
 
-def _check_file(spec: weights.WeightsSpec) -> tuple[str, str]:
-    """("OK" | "missing" | "damaged", detail), hashing the file now (no cached result)."""
-    path = spec.path
-    try:
-        actual_size = path.stat().st_size
-    except FileNotFoundError:
-        return "missing", f"{path} does not exist"
-    except OSError as exc:
-        return "damaged", f"{path} cannot be read: {exc.strerror or exc}"
-    if actual_size != spec.size:
-        return "damaged", f"{path.name} has {actual_size:,} bytes, expected {spec.size:,}"
-    try:
-        digest = weights.sha256_of(path)
-    except OSError as exc:
-        return "damaged", f"{path} cannot be read: {exc.strerror or exc}"
-    if digest != spec.sha256:
-        return "damaged", f"{path.name} failed the sha256 check (damaged or modified)"
-    return "OK", f"{path.name} ({_megabytes(spec.size)}, sha256 {digest[:12]}...)"
-
-
 def verify_models(name: str | None) -> int:
     """Check every installed weights file (or one model's); exit status 1 if any is damaged."""
     classes = [registry.get(name)] if name else registry.all_inpainters()
@@ -141,7 +89,7 @@ def verify_models(name: str | None) -> int:
         except WeightsError as exc:
             state, detail = "damaged", str(exc)
         else:
-            state, detail = ("missing", "no weights are installed") if spec is None else _check_file(spec)
+            state, detail = ("missing", "no weights are installed") if spec is None else weights.check_file(spec)
         if state == "missing" and spec is not None and spec.url:
             detail += f"; download them with: inpaintstudio models download {cls.name}"
         damaged += state == "damaged"

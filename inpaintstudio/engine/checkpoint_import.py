@@ -164,7 +164,7 @@ def convert_deepfill(state: Mapping[str, Any], channel_order: str | None = None)
     return tensors, config
 
 
-def _default_name(path: Path) -> str:
+def default_name(path: Path) -> str:
     stem = path.stem.lower()
     for prefix in ("states_pt_", "states_tf_", "states_"):
         if stem.startswith(prefix):
@@ -219,7 +219,7 @@ def import_checkpoint(
         )
     if channel_order not in (None, "rgb", "bgr"):
         raise InputError("channel_order must be 'rgb' or 'bgr'")
-    model = name or _default_name(path)
+    model = name or default_name(path)
     _check_name(model)
     data = weights.load_tensors(path)
     state = data["G"] if isinstance(data.get("G"), Mapping) else data

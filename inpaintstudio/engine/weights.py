@@ -198,6 +198,26 @@ def verify(spec: WeightsSpec) -> Path:
     return path
 
 
+def check_file(spec: WeightsSpec) -> tuple[str, str]:
+    """("OK" | "missing" | "damaged", detail), hashing the file now (no cached result)."""
+    path = spec.path
+    try:
+        actual_size = path.stat().st_size
+    except FileNotFoundError:
+        return "missing", f"{path} does not exist"
+    except OSError as exc:
+        return "damaged", f"{path} cannot be read: {exc.strerror or exc}"
+    if actual_size != spec.size:
+        return "damaged", f"{path.name} has {actual_size:,} bytes, expected {spec.size:,}"
+    try:
+        digest = sha256_of(path)
+    except OSError as exc:
+        return "damaged", f"{path} cannot be read: {exc.strerror or exc}"
+    if digest != spec.sha256:
+        return "damaged", f"{path.name} failed the sha256 check (damaged or modified)"
+    return "OK", f"{path.name} ({spec.size / 1e6:.1f} MB, sha256 {digest[:12]}...)"
+
+
 # -- loading -----------------------------------------------------------------------------------------
 
 
