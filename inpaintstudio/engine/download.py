@@ -12,7 +12,9 @@ out, so a final file is never partial or wrong:
 - more bytes than expected, a wrong size or a sha256 mismatch delete the ``.part`` and raise
   :class:`DownloadError`.
 
-Only ``http``, ``https`` and ``file`` URLs are accepted. :func:`install` downloads a model's weights
+Only ``http``, ``https`` and ``file`` URLs are accepted. HTTPS certificates are checked against the
+``certifi`` bundle when that package is installed (a frozen app on another distribution may not find
+the system's CA store), else against the system's default store. :func:`install` downloads a model's weights
 from the ``url`` of its manifest entry: a user-manifest entry into its own folder (the user's model
 folder); a shipped entry whose file is missing into the user's model folder under the same file name,
 where :func:`weights.all_specs` finds it (still checked against the shipped manifest's sha256), so the
@@ -25,6 +27,7 @@ import contextlib
 import http.client
 import os
 import re
+import ssl
 import threading
 import urllib.error
 import urllib.parse
@@ -60,6 +63,17 @@ def _cancelled(cancel: threading.Event | None, part: Path) -> None:
         raise DownloadCancelled(f"the download was cancelled; {part.name} is kept, so running it again resumes")
 
 
+def tls_context() -> ssl.SSLContext:
+    """The context HTTPS downloads verify certificates with: certifi's CA bundle if installed, else the
+    system default (both verify the host name and the chain)."""
+    try:
+        import certifi
+
+        return ssl.create_default_context(cafile=certifi.where())
+    except (ImportError, OSError):  # not installed, or its bundle was left out of a frozen app
+        return ssl.create_default_context()
+
+
 class _Restart(Exception):  # noqa: N818 - internal signal: the server cannot resume, start from zero
     pass
 
@@ -79,8 +93,9 @@ def _fetch(
     request.add_header("Accept-Encoding", "identity")
     if start:
         request.add_header("Range", f"bytes={start}-")
+    context = tls_context() if urllib.parse.urlsplit(url).scheme.lower() == "https" else None
     try:
-        response = urllib.request.urlopen(request, timeout=timeout)  # noqa: S310 - scheme checked by the caller
+        response = urllib.request.urlopen(request, timeout=timeout, context=context)  # noqa: S310 - scheme checked
     except urllib.error.HTTPError as exc:
         exc.close()
         if exc.code == 416 and start:

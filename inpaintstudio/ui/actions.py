@@ -66,6 +66,20 @@ def build_actions(w: MainWindow) -> dict[str, QAction]:
     a["paste"] = make_action(w, "&Paste image", f.paste, icon_key="paste", shortcuts=("Ctrl+V",))
     a["save"] = make_action(w, "&Save", f.save, icon_key="save", shortcuts=("Ctrl+S",))
     a["save_as"] = make_action(w, "Save &As...", f.save_as, shortcuts=("Ctrl+Shift+S",))
+    a["save_project"] = make_action(
+        w,
+        "Save Pro&ject",
+        f.save_project,
+        shortcuts=("Ctrl+Alt+S",),
+        tip="Save image, mask, sketch, borders and undo history as an .inpaint project",
+    )
+    a["save_project_as"] = make_action(
+        w,
+        "Save Project As...",
+        f.save_project_as,
+        shortcuts=("Ctrl+Alt+Shift+S",),
+        tip="Save the session as a new .inpaint project",
+    )
     a["load_mask"] = make_action(w, "Load mask...", lambda: f.load_map("mask"), icon_key="load")
     a["save_mask"] = make_action(w, "Save mask...", lambda: f.save_map("mask"), icon_key="export")
     a["load_sketch"] = make_action(w, "Load sketch...", lambda: f.load_map("sketch"), icon_key="load")
@@ -133,6 +147,14 @@ def build_actions(w: MainWindow) -> dict[str, QAction]:
         shortcuts=("Esc",),
         tip="Cancel the running fill, or leave the comparison",
     )
+    a["manage_models"] = make_action(
+        w,
+        "&Manage Models...",
+        c.manage_models,
+        icon_key="settings",
+        shortcuts=("Ctrl+Shift+M",),
+        tip="Check, import, download or remove model weights",
+    )
     a["shortcuts"] = make_action(w, "Keyboard shortcuts", c.show_shortcuts, shortcuts=("F1",))
     a["about"] = make_action(w, "About InpaintStudio", c.show_about)
     devices = QActionGroup(w)
@@ -152,7 +174,8 @@ def build_menus(w: MainWindow, a: dict[str, QAction]) -> QMenu:
     recent = file.addMenu("Open &Recent")
     file.addAction(a["paste"])
     file.addSeparator()
-    for name in ("save", "save_as", None, "load_mask", "save_mask", "load_sketch", "save_sketch", None, "quit"):
+    for name in ("save", "save_as", "save_project", "save_project_as", None,
+                 "load_mask", "save_mask", "load_sketch", "save_sketch", None, "quit"):  # fmt: skip
         file.addSeparator() if name is None else file.addAction(a[name])
     edit = bar.addMenu("&Edit")
     for name in ("undo", "redo", None, "clear_mask", "invert_mask", "clear_sketch", None, "reset_extent"):
@@ -170,6 +193,8 @@ def build_menus(w: MainWindow, a: dict[str, QAction]) -> QMenu:
     device = fill.addMenu("&Device")
     for name in w.devices:
         device.addAction(a[f"device:{name}"])
+    fill.addSeparator()
+    fill.addAction(a["manage_models"])
     help_menu = bar.addMenu("&Help")
     help_menu.addAction(a["shortcuts"])
     help_menu.addAction(a["about"])

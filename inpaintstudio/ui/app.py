@@ -6,12 +6,16 @@ Start-up stays light: no torch here (learned models import it on their first fil
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication
 
 from inpaintstudio.ui.theme import apply_theme
+
+if TYPE_CHECKING:
+    from inpaintstudio.ui.main_window import MainWindow
 
 
 def create_application(argv: list[str] | None = None) -> QApplication:
@@ -38,6 +42,12 @@ def main(files: list[str]) -> int:
 
     window = MainWindow()
     window.show()
-    if files:
-        QTimer.singleShot(0, lambda: window.files.open_path(files[0]))
+    QTimer.singleShot(0, lambda: start_session(window, files))
     return int(app.exec())
+
+
+def start_session(window: MainWindow, files: list[str]) -> None:
+    """Once the window shows: offer unsaved work a crashed or killed run left, then open ``files[0]``."""
+    window.recovery.offer_pending()
+    if files:
+        window.files.open_path(files[0])

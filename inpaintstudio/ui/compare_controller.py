@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QObject, Signal
 
 from inpaintstudio.document.compare import MAX_MODELS, MIN_MODELS, Comparison
 from inpaintstudio.document.document import Document
@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 
 
 class CompareController(QObject):
+    applied = Signal()  # a compared result became a history step
+
     def __init__(self, window: MainWindow, bridge: FillBridge) -> None:
         super().__init__(window)
         self.window = window
@@ -109,6 +111,8 @@ class CompareController(QObject):
         slot = comparison.slots[index]
         self.window.show_message(f"Applied the result of {slot.label}")
         self.close()
+        if changed:
+            self.applied.emit()
         return changed
 
     # -- outcomes (GUI thread) -----------------------------------------------------------------------

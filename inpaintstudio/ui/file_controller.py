@@ -1,18 +1,23 @@
-"""Opening and saving: the file dialogs, recent files, the clipboard, drops, masks and sketches as files.
+"""Opening and saving: the file dialogs, recent files, the clipboard, drops, masks and sketches as files,
+and projects (``.inpaint``: image, mask, sketch, extent and undo history in one file).
 
-Every failure a person can cause ends in a clear message and leaves the open document as it was.
+Every failure a person can cause ends in a clear message and leaves the open document as it was; a
+hostile file (a zip bomb, a lying header) is refused by the readers, and no code from a file is run.
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
-from PySide6.QtCore import QMimeData, QObject
-from PySide6.QtGui import QImage
+from PySide6.QtCore import QMimeData, QObject, Qt
+from PySide6.QtGui import QGuiApplication, QImage
 
-from inpaintstudio.document import imageio
+from inpaintstudio.document import imageio, project
 from inpaintstudio.document.document import THRESHOLD, Document
 from inpaintstudio.errors import InpaintStudioError
 from inpaintstudio.ui import messages
@@ -20,7 +25,28 @@ from inpaintstudio.ui import messages
 if TYPE_CHECKING:
     from inpaintstudio.ui.main_window import MainWindow
 
+log = logging.getLogger(__name__)
 LOSSY = {".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WebP"}
+T = TypeVar("T")
+
+
+@contextmanager
+def wait_cursor() -> Iterator[None]:
+    """A busy cursor while the GUI thread reads or writes a large file."""
+    QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+    try:
+        yield
+    finally:
+        QGuiApplication.restoreOverrideCursor()
+
+
+def document_name(doc: Document | None) -> str:
+    """What the title bar and the prompts call a document: its project, else its photo."""
+    if doc is None:
+        return ""
+    if doc.project_path is not None:
+        return doc.project_path.name
+    return doc.path.name if doc.path else "Pasted image"
 
 
 def qimage_to_arrays(image: QImage) -> tuple[np.ndarray, np.ndarray | None]:
@@ -49,17 +75,16 @@ class FileController(QObject):
             self.open_path(path)
 
     def open_path(self, path: str | Path) -> bool:
+        """Open a photo or a ``.inpaint`` project (told apart by the suffix)."""
         path = Path(path)
-        try:
-            doc = Document.open(path)
-        except InpaintStudioError as exc:
-            messages.error(self.window, "Cannot open image", str(exc))
+        is_project = project.is_project(path)
+        title = "Cannot open project" if is_project else "Cannot open image"
+        reader: Callable[[Path], Document] = project.load_project if is_project else Document.open
+        doc = self._guarded(title, path.name, lambda: reader(path))
+        if doc is None:
             if not path.exists():
                 self.window.settings.remove_recent(str(path.resolve()))
                 self.window.refresh_recent()
-            return False
-        except MemoryError:
-            messages.error(self.window, "Cannot open image", f"{path.name} is too large to fit in memory.")
             return False
         if not self.replace_document(doc):
             return False
@@ -67,6 +92,20 @@ class FileController(QObject):
         self.window.settings.last_folder = str(path.resolve().parent)
         self.window.refresh_recent()
         return True
+
+    def _guarded(self, title: str, name: str, work: Callable[[], T]) -> T | None:
+        """Run a file operation; any failure is a message (the app keeps running), None is returned."""
+        try:
+            with wait_cursor():
+                return work()
+        except InpaintStudioError as exc:
+            messages.error(self.window, title, str(exc))
+        except MemoryError:
+            messages.error(self.window, title, f"{name} is too large to fit in memory.")
+        except Exception as exc:  # a reader bug must not take the user's session down
+            log.exception("%s: %s", title, name)
+            messages.error(self.window, title, f"{name}: internal error: {type(exc).__name__}: {exc}")
+        return None
 
     def replace_document(self, doc: Document) -> bool:
         """Swap in ``doc`` after offering to save unsaved work; False when the user cancelled."""
@@ -141,15 +180,54 @@ class FileController(QObject):
         return True
 
     def maybe_save(self) -> bool:
-        """Offer to save unsaved work; False when the user cancelled (the caller must then stop)."""
+        """Offer to save unsaved work; False when the user cancelled (the caller must then stop).
+
+        A document that belongs to a project is saved to its project; any other one as an image."""
         doc = self.window.doc
         if doc is None or not doc.dirty:
             return True
-        name = doc.path.name if doc.path else "the pasted image"
+        name = document_name(doc) if doc.path or doc.project_path else "the pasted image"
         answer = messages.ask_save_changes(self.window, name)
         if answer == "save":
-            return self.save()
+            return self.save_project() if doc.project_path is not None else self.save()
         return answer == "discard"
+
+    # -- projects ------------------------------------------------------------------------------------
+    def suggested_project_path(self) -> str:
+        doc = self.window.doc
+        if doc is not None and doc.project_path is not None:
+            return str(doc.project_path)
+        folder = Path(self.window.settings.last_folder or Path.home())
+        if doc is None or doc.path is None:
+            return str(folder / f"untitled{project.SUFFIX}")
+        return str(doc.path.with_suffix(project.SUFFIX))
+
+    def save_project(self) -> bool:
+        """Save to the document's project file (Save Project As... the first time)."""
+        doc = self.window.doc
+        if doc is None:
+            return False
+        if doc.project_path is None:
+            return self.save_project_as()
+        return self.save_project_to(doc.project_path)
+
+    def save_project_as(self) -> bool:
+        if self.window.doc is None:
+            return False
+        path = messages.ask_project_save_path(self.window, self.suggested_project_path())
+        return bool(path) and self.save_project_to(Path(path))
+
+    def save_project_to(self, path: Path) -> bool:
+        doc = self.window.doc
+        if doc is None:
+            return False
+        if self._guarded("Cannot save project", path.name, lambda: project.save_project(doc, path) or True) is None:
+            return False
+        self.window.settings.add_recent(path)
+        self.window.settings.last_folder = str(path.resolve().parent)
+        self.window.refresh_recent()
+        self.window.show_message(f"Saved project {path.name}")
+        return True
 
     # -- masks and sketches as files ----------------------------------------------------------------
     def load_map(self, layer: str) -> bool:

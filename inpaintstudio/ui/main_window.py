@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent
@@ -23,13 +24,17 @@ from inpaintstudio.ui.brush_panel import BrushPanel
 from inpaintstudio.ui.canvas import CanvasView
 from inpaintstudio.ui.compare_controller import CompareController
 from inpaintstudio.ui.compare_view import CompareView
-from inpaintstudio.ui.file_controller import FileController
+from inpaintstudio.ui.file_controller import FileController, document_name
 from inpaintstudio.ui.fill_controller import FillController
 from inpaintstudio.ui.history_panel import HistoryPanel
 from inpaintstudio.ui.model_panel import ModelPanel
+from inpaintstudio.ui.recovery_controller import RecoveryController
 from inpaintstudio.ui.settings import AppSettings
 from inpaintstudio.ui.status_bar import StatusBar
 from inpaintstudio.ui.worker_bridge import FillBridge
+
+if TYPE_CHECKING:
+    from inpaintstudio.ui.model_manager import ModelManagerDialog
 
 SIZE_STEP = 1.2  # [ and ] scale the brush by this factor
 
@@ -78,6 +83,8 @@ class MainWindow(QMainWindow):
         self.resizeDocks(docks, [320, 320, 320], Qt.Orientation.Horizontal)
         self.fills = FillController(self, self.bridge)
         self.compares = CompareController(self, self.bridge)
+        self.recovery = RecoveryController(self)
+        self.model_manager: ModelManagerDialog | None = None  # made on first use (it imports more)
         self._connect()
         self.model_panel.reload(s.model)
         self.model_panel.set_device(s.device)
@@ -113,6 +120,8 @@ class MainWindow(QMainWindow):
         self.model_panel.device_changed.connect(self.set_device)
         self.status.cancel_requested.connect(self.fills.cancel)
         self.fills.busy_changed.connect(lambda _busy: self._update_actions())
+        self.fills.applied.connect(lambda _result: self.recovery.filled())
+        self.compares.applied.connect(self.recovery.filled)
         c.zoom_changed.connect(self.status.set_zoom)
         c.cursor_moved.connect(self.status.set_position)
 
@@ -127,6 +136,7 @@ class MainWindow(QMainWindow):
         self.doc = doc
         self.canvas.set_document(doc)
         self.history_panel.set_document(doc)
+        self.recovery.set_document(doc)
         if doc is not None:
             self._unsubscribe = doc.subscribe(self._on_change)
             self.status.set_size(doc.width, doc.height)
@@ -148,14 +158,14 @@ class MainWindow(QMainWindow):
             self.setWindowTitle("InpaintStudio")
             self.setWindowModified(False)
             return
-        name = doc.path.name if doc.path else "Pasted image"
-        self.setWindowTitle(f"{name}[*] - InpaintStudio")
+        self.setWindowTitle(f"{document_name(doc)}[*] - InpaintStudio")
         self.setWindowModified(doc.dirty)
 
     def _update_actions(self) -> None:
         has = self.doc is not None
-        for name in ("save", "save_as", "load_mask", "save_mask", "load_sketch", "save_sketch", "clear_mask",
-                     "invert_mask", "clear_sketch", "zoom_in", "zoom_out", "fit", "actual", "fill", "compare"):  # fmt: skip
+        for name in ("save", "save_as", "save_project", "save_project_as", "load_mask", "save_mask", "load_sketch",
+                     "save_sketch", "clear_mask", "invert_mask", "clear_sketch", "zoom_in", "zoom_out", "fit",
+                     "actual", "fill", "compare"):  # fmt: skip
             self.actions_[name].setEnabled(has)
         self.actions_["undo"].setEnabled(has and self.doc.history.can_undo())
         self.actions_["redo"].setEnabled(has and self.doc.history.can_redo())
@@ -229,6 +239,25 @@ class MainWindow(QMainWindow):
         self.canvas.interaction.show_overlay = self.actions_["show_overlay"].isChecked()
         self.canvas.update()
 
+    def manage_models(self) -> ModelManagerDialog:
+        """Show the model manager; it is not modal, so editing goes on while weights download."""
+        from inpaintstudio.ui.model_manager import ModelManagerDialog
+
+        if self.model_manager is None:
+            self.model_manager = ModelManagerDialog(self)
+        if not self.model_manager.busy:
+            self.model_manager.reload()
+        self.model_manager.show()
+        self.model_manager.raise_()
+        self.model_manager.activateWindow()
+        return self.model_manager
+
+    def models_changed(self) -> None:
+        """Models were imported, removed or downloaded: list them again (unusable ones stay disabled)."""
+        if not self.bridge.busy:
+            self.bridge.cache.release()  # a re-imported or re-downloaded model must be loaded afresh
+        self.model_panel.reload()
+
     def fill(self) -> None:
         if self.compares.comparison is not None:
             self.compares.close()
@@ -252,7 +281,10 @@ class MainWindow(QMainWindow):
             for a in self.actions_.values()
             if not a.shortcut().isEmpty()
         ]
-        text = "\n".join(f"{key:<14} {name}" for name, key in rows) + "\nSpace + drag  Pan\nCtrl + wheel  Zoom"
+        text = (
+            "\n".join(f"{key:<18} {name}" for name, key in rows)
+            + f"\n{'Space + drag':<18} Pan\n{'Ctrl + wheel':<18} Zoom"
+        )
         messages.info(self, "Keyboard shortcuts", text)
 
     def show_about(self) -> None:
@@ -274,8 +306,11 @@ class MainWindow(QMainWindow):
         if not self.files.maybe_save():
             event.ignore()
             return
+        if self.model_manager is not None:
+            self.model_manager.cancel_task(wait=5.0)
         self.fills.cancel()
         self.compares.cancel()
+        self.recovery.close()
         self.settings.save_window_state(self.saveGeometry(), self.saveState())
         self.bridge.shutdown()
         event.accept()

@@ -8,7 +8,15 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox, QWidget
 
-from inpaintstudio.document.imageio import OPEN_FILTER
+from inpaintstudio.document import imageio, project
+
+IMAGE_FILTER = imageio.OPEN_FILTER
+_IMAGE_PATTERNS = IMAGE_FILTER[IMAGE_FILTER.index("(") + 1 : IMAGE_FILTER.rindex(")")]
+OPEN_FILTER = ";;".join(
+    (f"Images and projects ({_IMAGE_PATTERNS} *{project.SUFFIX})", IMAGE_FILTER, project.OPEN_FILTER)
+)
+PROJECT_FILTER = project.OPEN_FILTER
+CHECKPOINT_FILTER = "Checkpoints (*.pth *.pt *.ckpt *.safetensors);;All files (*)"
 
 SAVE_FILTERS = {
     "PNG (*.png)": ".png",
@@ -56,7 +64,9 @@ def choose(parent: QWidget | None, title: str, text: str, options: dict[str, str
     return buttons.get(box.clickedButton())
 
 
-def ask_open_path(parent: QWidget | None, folder: str, title: str = "Open image", filters: str = OPEN_FILTER) -> str:
+def ask_open_path(
+    parent: QWidget | None, folder: str, title: str = "Open image or project", filters: str = OPEN_FILTER
+) -> str:
     path, _ = QFileDialog.getOpenFileName(parent, title, folder, filters)
     return path
 
@@ -79,3 +89,47 @@ def ask_quality(parent: QWidget | None, fmt: str, default: int) -> int | None:
     """JPEG / WebP quality 1..100, or None when cancelled."""
     value, ok = QInputDialog.getInt(parent, f"{fmt} quality", f"{fmt} quality (1-100):", default, 1, 100, 1)
     return int(value) if ok else None
+
+
+def ask_project_save_path(parent: QWidget | None, suggested: str) -> str:
+    """Where to save a project (``.inpaint`` is added when the name has no suffix)."""
+    path, _ = QFileDialog.getSaveFileName(parent, "Save project", suggested, PROJECT_FILTER)
+    if path and not path.lower().endswith(project.SUFFIX):
+        path += project.SUFFIX
+    return path
+
+
+def confirm(parent: QWidget | None, title: str, text: str, action: str) -> bool:
+    """Ask before doing something that cannot be undone; ``action`` is the button that does it."""
+    box = QMessageBox(QMessageBox.Icon.Question, title, text, QMessageBox.StandardButton.Cancel, parent)
+    yes = box.addButton(action, QMessageBox.ButtonRole.DestructiveRole)
+    box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+    box.exec()
+    return box.clickedButton() is yes
+
+
+def ask_text(parent: QWidget | None, title: str, label: str, default: str = "") -> str | None:
+    """A line of text, or None when cancelled."""
+    value, ok = QInputDialog.getText(parent, title, label, text=default)
+    return value.strip() if ok else None
+
+
+def ask_recover(parent: QWidget | None, description: str, others: int = 0) -> str:
+    """'recover', 'discard' or 'later' for unsaved work a crashed or killed run left behind."""
+    box = QMessageBox(parent)
+    box.setIcon(QMessageBox.Icon.Question)
+    box.setWindowTitle("Recover unsaved work")
+    box.setText("InpaintStudio did not close normally. Recover the unsaved work?")
+    more = f"\n\n{others} more unsaved document(s) will be offered after this one." if others else ""
+    box.setInformativeText(
+        f"{description}\n\nRecover opens it with its mask, sketch and undo history. Discard deletes it. "
+        f"Later keeps it and asks again at the next start.{more}"
+    )
+    recover = box.addButton("Recover", QMessageBox.ButtonRole.AcceptRole)
+    discard = box.addButton("Discard", QMessageBox.ButtonRole.DestructiveRole)
+    later = box.addButton("Later", QMessageBox.ButtonRole.RejectRole)
+    box.setDefaultButton(recover)
+    box.setEscapeButton(later)
+    box.exec()
+    clicked = box.clickedButton()
+    return "recover" if clicked is recover else "discard" if clicked is discard else "later"

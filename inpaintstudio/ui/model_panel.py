@@ -71,6 +71,11 @@ class ModelPanel(QWidget):
             button.setObjectName(f"{name}Button")
             button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
             buttons.addWidget(button)
+        if "manage_models" in actions:  # weights: check, import, download, remove
+            manage = QToolButton()
+            manage.setDefaultAction(actions["manage_models"])
+            manage.setObjectName("manageModelsButton")
+            buttons.addWidget(manage)
         form = QFormLayout()
         form.addRow("Device", self.device)
         layout = QVBoxLayout(self)

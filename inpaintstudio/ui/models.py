@@ -3,11 +3,25 @@
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 
 from inpaintstudio.engine import registry
 
 log = logging.getLogger(__name__)
+
+_CLI_HINTS = (  # the engine's advice names commands; in the app the model manager does the same
+    (re.compile(r"download them with: inpaintstudio models download \S+"), "download them in Fill > Manage Models"),
+    (re.compile(r"import a checkpoint \(inpaintstudio models import FILE --as \S+\)"),
+     "import a checkpoint in Fill > Manage Models"),
+)  # fmt: skip
+
+
+def app_message(message: str) -> str:
+    """A model status message with its command-line advice turned into the app's menu path."""
+    for pattern, replacement in _CLI_HINTS:
+        message = pattern.sub(replacement, message)
+    return message
 
 
 @dataclass(frozen=True)
@@ -55,7 +69,7 @@ def available_models() -> list[ModelInfo]:
                 outpaint=bool(cls.supports_outpaint),
                 ready=bool(ready),
                 state=state,
-                message=message,
+                message=app_message(message),
             )
         )
     infos.sort(key=lambda m: (m.learned, not m.ready))

@@ -1,4 +1,4 @@
-"""The status bar: messages, fill progress with a Cancel button, cursor position, zoom, image size."""
+"""The status bar: messages, fill progress with a Cancel button, autosave time, cursor position, zoom, size."""
 
 from __future__ import annotations
 
@@ -25,6 +25,8 @@ class StatusBar(QStatusBar):
         self.cancel_button.setToolTip("Stop the running fill (Esc)")
         self.cancel_button.setObjectName("cancelFillButton")
         self.cancel_button.clicked.connect(self.cancel_requested)
+        self.autosave = QLabel()
+        self.autosave.setObjectName("autosaveLabel")
         self.position = QLabel()
         self.zoom = QLabel()
         self.size = QLabel()
@@ -33,9 +35,10 @@ class StatusBar(QStatusBar):
             label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         for widget in (self.task, self.progress, self.cancel_button):
             self.addWidget(widget)
-        for widget in (self.position, self.zoom, self.size):
+        for widget in (self.autosave, self.position, self.zoom, self.size):
             self.addPermanentWidget(widget)
         self.set_busy(False)
+        self.set_autosave("")
 
     def set_busy(self, busy: bool, text: str = "") -> None:
         for widget in (self.task, self.progress, self.cancel_button):
@@ -47,6 +50,12 @@ class StatusBar(QStatusBar):
         self.progress.setValue(round(fraction * 1000))
         if text:
             self.task.setText(text)
+
+    def set_autosave(self, text: str, tip: str = "") -> None:
+        """The quiet note of the last autosave ("Autosaved 14:02"); empty when there is nothing to recover."""
+        self.autosave.setText(text)
+        self.autosave.setToolTip(tip)
+        self.autosave.setVisible(bool(text))
 
     def set_position(self, point: tuple[float, float] | None) -> None:
         self.position.setText("" if point is None else f"{int(point[0])}, {int(point[1])}")

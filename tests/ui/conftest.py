@@ -32,7 +32,13 @@ class Dialogs:
     choice: str | None = None  # the answer to messages.choose (None = cancel)
     open_path: str = ""
     save_path: str = ""
+    project_path: str = ""  # the answer to "Save project as"
     quality: int | None = 90
+    recover: str = "later"  # the answer to the recover-on-start prompt: "recover", "discard" or "later"
+    recover_prompts: list[str] = field(default_factory=list)
+    confirm: bool = True  # the answer to messages.confirm
+    confirms: list[str] = field(default_factory=list)
+    text: str | None = None  # the answer to messages.ask_text (None: keep the suggested text)
 
     def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setattr(messages, "error", lambda parent, title, text: self.errors.append((title, text)))
@@ -52,6 +58,22 @@ class Dialogs:
         monkeypatch.setattr(messages, "ask_save_path", lambda *a, **k: self.save_path)
         monkeypatch.setattr(messages, "ask_map_save_path", lambda *a, **k: self.save_path)
         monkeypatch.setattr(messages, "ask_quality", lambda *a, **k: self.quality)
+        monkeypatch.setattr(messages, "ask_project_save_path", lambda *a, **k: self.project_path)
+
+        def ask_recover(parent: object, description: str, others: int = 0) -> str:
+            self.recover_prompts.append(description)
+            return self.recover
+
+        def confirm(parent: object, title: str, text: str, action: str) -> bool:
+            self.confirms.append(text)
+            return self.confirm
+
+        def ask_text(parent: object, title: str, label: str, default: str = "") -> str | None:
+            return default if self.text is None else self.text
+
+        monkeypatch.setattr(messages, "ask_recover", ask_recover)
+        monkeypatch.setattr(messages, "confirm", confirm)
+        monkeypatch.setattr(messages, "ask_text", ask_text)
 
 
 @pytest.fixture(autouse=True)
