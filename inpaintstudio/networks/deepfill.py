@@ -26,7 +26,7 @@ import torch
 from torch import nn
 
 from inpaintstudio.networks.attention import ContextualAttention
-from inpaintstudio.networks.layers import GatedConv, check_channel_order, flip_channels, sn_conv
+from inpaintstudio.networks.layers import GatedConv, check_channel_order, flip_channels, init_for_training, sn_conv
 
 DEFAULT_CONFIG: dict[str, Any] = {
     "cnum": 48,
@@ -146,6 +146,8 @@ class DeepFillGenerator(nn.Module):
         self.channel_order = check_channel_order(channel_order)
         self.coarse = _stack(_spec(cnum)["coarse"], in_channels, padding)
         self.refine = RefineNet(cnum, padding, fuse)
+        with torch.no_grad():
+            init_for_training(self)
 
     def config(self) -> dict[str, Any]:
         return {

@@ -111,6 +111,40 @@ class ConvELU(nn.Module):
         return F.elu(x) if self.activation else x
 
 
+GATE_BIAS = 1.0
+
+
+def init_for_training(module: nn.Module) -> nn.Module:
+    """Initialise a fresh network so its signal survives its depth; returns the module.
+
+    PyTorch's default conv init (uniform, a = sqrt(5)) shrinks the signal through every layer, and a gated
+    layer multiplies it by sigmoid(gate) ~ 0.5 on top: through DeepFillv2's gated stacks little is left,
+    and training crawls (in a 150-step overfit test on 8 crops the hole L1 stayed at 0.26 with the default
+    init and reached 0.11 with this one and lr 5e-4). SRN's ungated ELU stack trained as fast with the
+    default init in the same test, so it keeps it. Here feature convs get He-normal weights
+    (gain for ReLU-like activations), gates get half-scale linear weights with bias +1 (sigmoid ~ 0.73:
+    mostly open at the start), linear output convs get linear He-normal, all other biases 0. Loading
+    trained or imported weights replaces all of this, so it only affects new training runs.
+    """
+    for layer in module.modules():
+        if isinstance(layer, GatedConv):
+            weight, bias = layer.conv.weight, layer.conv.bias
+            if layer.gated:
+                half = weight.shape[0] // 2
+                nn.init.kaiming_normal_(weight[:half], nonlinearity="relu")
+                nn.init.kaiming_normal_(weight[half:], nonlinearity="linear")
+                weight.data[half:] *= 0.5
+                nn.init.zeros_(bias)
+                bias.data[half:] = GATE_BIAS
+            else:
+                nn.init.kaiming_normal_(weight, nonlinearity="linear")
+                nn.init.zeros_(bias)
+        elif isinstance(layer, ConvELU):
+            nn.init.kaiming_normal_(layer.conv.weight, nonlinearity="relu" if layer.activation else "linear")
+            nn.init.zeros_(layer.conv.bias)
+    return module
+
+
 def sn_conv(in_channels: int, out_channels: int, kernel_size: int = 5, stride: int = 2) -> nn.Module:
     """Spectral-normalised conv (torch.nn.utils.parametrizations.spectral_norm), 'SAME'-like padding."""
     from torch.nn.utils.parametrizations import spectral_norm

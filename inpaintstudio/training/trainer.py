@@ -195,6 +195,8 @@ class Trainer:
             if fresh and name != "generator":
                 continue  # its parameters include a restarted module's
             opt.load_state_dict(state["optimizers"][name])
+            for group in opt.param_groups:  # the command's --lr applies to a resumed run too
+                group["lr"] = self.settings.lr
         self.step, self.seconds = int(state["step"]), float(state["seconds"])
         self.samples_seen = int(state.get("samples_seen", 0))
 
