@@ -8,7 +8,9 @@ Departures, recorded in the model card:
   a pretrained VGG-16 relu4_3 of the ground truth (in the official code this term is detached and trains
   nothing). Here it trains: both features pass through learned 1x1 projections to the target's width,
   and the target is the ground truth's deep features from the feature network (training/features.py:
-  the user's VGG-16 with ``--vgg``, else the patch discriminator's own 1/8-resolution features).
+  the user's VGG-16 with ``--vgg``, else the patch discriminator's own 1/8-resolution features); both
+  sides are compared after normalising each position's feature vector, so the loss cannot run away
+  with the scale of a target that is itself training.
 - **Feature discriminator.** The paper's runs on VGG relu3_3 features; here on the same feature
   network's 1/4-resolution features.
 """
@@ -35,7 +37,7 @@ class CSARecipe(Recipe):
     default_options: dict[str, Any] = {
         "l1_weight": 1.0,
         "gan_weight": 0.002,
-        "consistency_weight": 0.01,
+        "consistency_weight": 0.1,
         "gan_start": 0,
         "d_width": 32,
         "scales": [1.0, 0.6],
@@ -107,8 +109,14 @@ class CSARecipe(Recipe):
         if float(self.options["consistency_weight"]) > 0 and csa:
             with torch.no_grad():
                 target = self.features(x)["deep"].float()
+            # Compared after normalising each position's feature vector: the substitute target (the
+            # discriminator's features) changes scale as it trains, and an unnormalised L2 to it blew up
+            # to ~3000 within a few hundred steps at lr 1e-3.
+            unit = F.normalize(target, dim=1)
             consistency = sum(
-                F.mse_loss(F.interpolate(self.project[k](csa[k].float()), size=target.shape[-2:]), target)
+                F.mse_loss(
+                    F.normalize(F.interpolate(self.project[k](csa[k].float()), size=target.shape[-2:]), dim=1), unit
+                )
                 for k in ("encoder", "decoder")
             )
             loss = loss + float(self.options["consistency_weight"]) * consistency
