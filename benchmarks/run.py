@@ -15,6 +15,7 @@ from pathlib import Path
 
 # question -> module with run(device, repeats) -> list[Table]
 QUESTIONS = {
+    "q0": "benchmarks.profile",
     "q1": "benchmarks.latency",
     "q2": "benchmarks.scaling",
     "q3": "benchmarks.brush",

@@ -108,8 +108,11 @@ class ContextualAttention(nn.Module):
         # Step 8: softmax over candidates; invalid ones are zeroed before and after (parity, not -inf).
         valid = valid[:, None]
         attn = torch.softmax(scores * valid * self.softmax_scale, dim=0) * valid
-        # Step 9: paste raw patches weighted by the attention (a transposed conv, stride r), / 4.
-        pasted = raw @ attn  # (C*(2r)^2, P)
+        # Step 9: paste raw patches weighted by the attention (a transposed conv, stride r), / 4. Invalid
+        # candidates have zero weight after step 8, so only valid ones enter the product: the same result
+        # for about a third less work with a typical hole (the paste is the larger of the two products).
+        keep = valid[:, 0].nonzero().flatten()
+        pasted = raw[:, keep] @ attn[keep] if keep.numel() < valid.shape[0] else raw @ attn  # (C*(2r)^2, P)
         out = F.fold(pasted, output_size=(h, w), kernel_size=2 * r, stride=r, padding=pad)
         return out / 4.0
 
