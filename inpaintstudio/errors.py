@@ -50,3 +50,7 @@ class FillCancelled(Exception):  # noqa: N818 - it is a signal, not an error
 
 class DownloadCancelled(FillCancelled):
     """A download was cancelled; its partial ``.part`` file is kept so that the next attempt resumes."""
+
+
+class TrainingDivergedError(InpaintStudioError):
+    """A training run's loss became NaN or infinite; its last good checkpoint was kept."""

@@ -30,6 +30,7 @@ from PIL import Image
 from torch import nn
 
 from inpaintstudio.atomic import atomic_write
+from inpaintstudio.errors import TrainingDivergedError
 from inpaintstudio.training.dataset import read_split
 
 
@@ -118,6 +119,10 @@ def _stop_on_sigterm() -> None:
         raise TrainingStopped(f"signal {signum}")
 
     signal.signal(signal.SIGTERM, handler)
+
+
+def _fmt_losses(losses: dict[str, float]) -> str:
+    return ", ".join(f"{k} {v:.4g}" for k, v in losses.items())
 
 
 def _hardware(device: torch.device) -> str:
@@ -262,6 +267,7 @@ class Trainer:
         batches = self._batches(files)
         started = time.monotonic()
         last_save = self.step
+        diverged = False
         try:
             while self.step < settings.steps and time.monotonic() < deadline:
                 batch = next(batches)
@@ -269,7 +275,14 @@ class Trainer:
                 self.step += 1
                 self.samples_seen += settings.batch_size
                 if not all(math.isfinite(v) for v in losses.values()):
-                    raise FloatingPointError(f"loss became non-finite at step {self.step}: {losses}")
+                    # The optimiser has already stepped on the non-finite gradients, so the weights in
+                    # memory are poisoned: saving them would overwrite the last good checkpoint.
+                    diverged = True
+                    raise TrainingDivergedError(
+                        f"the loss became non-finite at step {self.step} ({_fmt_losses(losses)}); the "
+                        f"checkpoint of step {last_save} in {self.run_dir} is kept: run again to resume "
+                        "from it, with a lower --lr if it happens again"
+                    )
                 if self.step % settings.log_every == 0:
                     self._log(log_path, losses, started)
                 if progress is not None:
@@ -282,8 +295,9 @@ class Trainer:
                     self.save_checkpoint()
                     last_save = self.step
         finally:
-            self._account(started)
-            self.save_checkpoint()
+            if not diverged:
+                self._account(started)
+                self.save_checkpoint()
         return self.step
 
     def _account(self, started: float) -> None:

@@ -129,3 +129,44 @@ def test_srn_run_can_change_its_crop_keeping_the_generator(tmp_path, photos):
     for k, v in second.recipe.generator.state_dict().items():
         assert torch.equal(v, generator[k])
     assert second.train() == 3
+
+
+def test_a_diverged_run_keeps_its_last_good_checkpoint(tmp_path, photos, monkeypatch):
+    """A NaN loss has already poisoned the weights in memory: the checkpoint on disk must not be overwritten
+    with them (that once destroyed a whole SRN run), and the error says where to resume from."""
+    from inpaintstudio.errors import TrainingDivergedError
+
+    run = tmp_path / "run"
+    Trainer(tiny("deepfillv2", photos, run, checkpoint_every=1), recipe_class("deepfillv2")).train()
+    good = torch.load(run / "checkpoint.pt", weights_only=True)
+    trainer = Trainer(tiny("deepfillv2", photos, run, steps=5, checkpoint_every=1), recipe_class("deepfillv2"))
+    real_step = trainer.recipe.step
+
+    def poisoned_step(batch, step):
+        losses = real_step(batch, step)
+        if step == 3:
+            with torch.no_grad():
+                for p in trainer.recipe.generator.parameters():
+                    p.fill_(float("nan"))
+            losses = {k: float("nan") for k in losses}
+        return losses
+
+    monkeypatch.setattr(trainer.recipe, "step", poisoned_step)
+    with pytest.raises(TrainingDivergedError, match="checkpoint of step 3"):
+        trainer.train()
+    kept = torch.load(run / "checkpoint.pt", weights_only=True)
+    assert kept["step"] == 3 and kept["step"] > good["step"]
+    assert all(torch.isfinite(v).all() for v in kept["modules"]["generator"].values() if v.is_floating_point())
+    assert json.loads((run / "run.json").read_text())["step"] == 3
+
+
+def test_the_train_command_reports_divergence_on_one_line(tmp_path, photos, monkeypatch, capsys):
+    from inpaintstudio.errors import TrainingDivergedError
+
+    def diverge(self, progress=None):
+        raise TrainingDivergedError("the loss became non-finite at step 7")
+
+    monkeypatch.setattr(Trainer, "train", diverge)
+    code = main(["train", "deepfillv2", "--data", str(photos), "--run", str(tmp_path / "r"), "--crop", "64"])
+    err = capsys.readouterr().err
+    assert code == 1 and "non-finite at step 7" in err and "Traceback" not in err and "internal" not in err
