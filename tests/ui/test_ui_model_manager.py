@@ -284,7 +284,8 @@ def served_model(shipped):  # noqa: ANN001, ANN201
 
 
 @pytest.mark.slow
-def test_download_with_progress_makes_the_model_ready(window, small_doc, served_model, qtbot, dialogs):
+def test_download_with_progress_makes_the_model_ready(served_model, window, small_doc, qtbot, dialogs):
+    # served_model first: the window must be built with the test's (empty) shipped folder, not the real one
     server, content = served_model
     assert not panel_enabled(window, "deepfillv2")
     dialog = open_manager(window, qtbot)
@@ -312,7 +313,7 @@ def test_download_with_progress_makes_the_model_ready(window, small_doc, served_
 
 
 @pytest.mark.slow
-def test_cancel_mid_download_then_resume(window, small_doc, served_model, qtbot, dialogs):
+def test_cancel_mid_download_then_resume(served_model, window, small_doc, qtbot, dialogs):
     server, content = served_model
     server.pause_after = 200_000
     drag(window, [(20, 20), (50, 40)])
