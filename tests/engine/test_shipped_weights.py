@@ -17,6 +17,7 @@ from inpaintstudio import paths
 from inpaintstudio.engine import registry, weights
 from inpaintstudio.engine.pipeline import run_fill
 from inpaintstudio.engine.request import FillRequest
+from inpaintstudio.evaluation.metrics import l1
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 # srn is not in this list: its CPU run diverged before it was good enough to ship (README, Models and
@@ -70,11 +71,7 @@ def _fill(photo, hole, model, sketch=None):
     return run_fill(FillRequest(photo, hole, model, sketch=sketch, device="cpu")).image
 
 
-def _hole_l1(result, photo, hole):
-    return float(np.abs(result[hole].astype(np.float32) - photo[hole].astype(np.float32)).mean())
-
-
-@pytest.mark.parametrize("model", ["deepfillv2", "csa"])
+@pytest.mark.parametrize("model", LEARNED)
 def test_learned_fill_beats_a_flat_patch(photo, make_hole, model):
     """Not noise and not a failed load: the fill is closer to the photo than a flat grey patch (and, for
     deepfillv2, than the photo's mean colour). How good the fills are is measured by ``eval`` (README)."""
@@ -85,9 +82,10 @@ def test_learned_fill_beats_a_flat_patch(photo, make_hole, model):
     grey[hole] = 128
     mean = photo.copy()
     mean[hole] = photo[~hole].mean(axis=0).astype(np.uint8)
-    assert _hole_l1(result, photo, hole) < _hole_l1(grey, photo, hole)
+    error = l1(result, photo, hole)
+    assert error < l1(grey, photo, hole)
     if model == "deepfillv2":
-        assert _hole_l1(result, photo, hole) < _hole_l1(mean, photo, hole)
+        assert error < l1(mean, photo, hole)
 
 
 def test_sketch_of_the_true_edges_improves_deepfill(make_hole):
@@ -107,6 +105,6 @@ def test_sketch_of_the_true_edges_improves_deepfill(make_hole):
         plain = _fill(photo, hole, "deepfillv2")
         guided = _fill(photo, hole, "deepfillv2", sketch)
         assert (guided[~hole] == photo[~hole]).all()
-        plain_l1 += _hole_l1(plain, photo, hole)
-        guided_l1 += _hole_l1(guided, photo, hole)
+        plain_l1 += l1(plain, photo, hole)
+        guided_l1 += l1(guided, photo, hole)
     assert guided_l1 < plain_l1

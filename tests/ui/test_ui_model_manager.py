@@ -45,9 +45,12 @@ def write_manifest(folder: Path, entries: list[dict]) -> None:
     (folder / "manifest.json").write_text(json.dumps({"format": 1, "weights": entries}))
 
 
-@pytest.fixture
+@pytest.fixture(autouse=True)
 def shipped(tmp_path, monkeypatch):  # noqa: ANN001, ANN201
-    """An empty shipped model folder (so only the test's manifests count); the registry is reset after."""
+    """An empty shipped model folder (so only the test's manifests count); the registry is reset after.
+
+    Autouse, so it is in place before the window is built: the model panel reads the weights' state when
+    it is created, and the repository's own models/ (which ships weights) must not leak into it."""
     folder = tmp_path / "shipped"
     write_manifest(folder, [])
     monkeypatch.setenv("INPAINTSTUDIO_MODELS_DIR", str(folder))
@@ -284,8 +287,7 @@ def served_model(shipped):  # noqa: ANN001, ANN201
 
 
 @pytest.mark.slow
-def test_download_with_progress_makes_the_model_ready(served_model, window, small_doc, qtbot, dialogs):
-    # served_model first: the window must be built with the test's (empty) shipped folder, not the real one
+def test_download_with_progress_makes_the_model_ready(window, small_doc, served_model, qtbot, dialogs):
     server, content = served_model
     assert not panel_enabled(window, "deepfillv2")
     dialog = open_manager(window, qtbot)
@@ -313,7 +315,7 @@ def test_download_with_progress_makes_the_model_ready(served_model, window, smal
 
 
 @pytest.mark.slow
-def test_cancel_mid_download_then_resume(served_model, window, small_doc, qtbot, dialogs):
+def test_cancel_mid_download_then_resume(window, small_doc, served_model, qtbot, dialogs):
     server, content = served_model
     server.pause_after = 200_000
     drag(window, [(20, 20), (50, 40)])
