@@ -66,11 +66,11 @@ def _stages(doc, name: str, device: str, repeats: int) -> list[tuple[str, float]
     out = inpainter.inpaint(prepared.image, prepared.mask, None, ctx)
     comp_t, _ = median_time(
         lambda: processing.paste_holes(
-            np.array(request.image)[region.slices()], processing.restore(out, prepared), hole[region.slices()]
+            np.array(request.image[region.slices()]), processing.restore(out, prepared), hole[region.slices()]
         ),
         repeats,
     )
-    rows.append(("restore (unpad, scale back) + composite hole pixels", comp_t))
+    rows.append(("restore (unpad, scale back) + composite into the region's patch", comp_t))
     total, _ = median_time(lambda: run_fill(request, cache=cache), repeats)
     result = run_fill(request, cache=cache)
 

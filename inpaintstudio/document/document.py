@@ -23,7 +23,7 @@ import numpy as np
 from inpaintstudio.document import imageio
 from inpaintstudio.document.brush import Brush, apply_coverage, segment_coverage
 from inpaintstudio.document.history import CanvasEdit, CompositeEdit, ExtentEdit, History, RectEdit, TileRecorder
-from inpaintstudio.engine.request import FillRequest, FillResult
+from inpaintstudio.engine.request import FillRequest, FillResult, Patch, frozen_copy
 from inpaintstudio.errors import InputError
 from inpaintstudio.geometry import Rect, mask_bbox
 
@@ -273,10 +273,20 @@ class Document:
     # -- fills -------------------------------------------------------------------------------------
     def fill_request(self, model: str, *, device: str = "auto", strategy: str = "crop") -> FillRequest:
         """Snapshot the current state for a fill (copies, so painting can go on meanwhile)."""
+        # Each array is made fresh here and handed over read-only, so the request takes it without a
+        # second copy (this runs on the GUI thread and a 50-megapixel photo is 150 MB).
         sketch = self.sketch >= THRESHOLD
+        sketch.flags.writeable = False
+        hole = self.hole()
+        hole.flags.writeable = False
+        image = self.display_rgb8()
+        if image is self.image:
+            image = frozen_copy(image)
+        else:  # converted from 16 bits: already a fresh array
+            image.flags.writeable = False
         return FillRequest(
-            image=self.display_rgb8(),
-            mask=self.hole(),
+            image=image,
+            mask=hole,
             model=model,
             sketch=sketch if sketch.any() else None,
             extent=None if self.extent == self.rect else self.extent,
@@ -285,47 +295,59 @@ class Document:
         )
 
     def apply_fill(self, result: FillResult, label: str | None = None) -> bool:
-        """Put a fill result into the document as one undoable step (canvas growth included)."""
+        """Put a fill result into the document as one undoable step (canvas growth included).
+
+        Only the result's patches are read, converted and stored for undo, so applying a fill to a large
+        photo costs what the holes cost; growing the canvas is the one case that needs the whole picture.
+        """
         ox, oy = result.offset
-        rh, rw = result.image.shape[:2]
+        rw, rh = result.size
         if result.source_size != (self.width, self.height) or ox + self.width > rw or oy + self.height > rh:
             raise InputError("the image changed size while the fill was running; fill again")
         if not result.changed:
             return False
         label = label or f"Fill ({result.model})"
         edits: list = []
-        pixels = result.image if self.image.dtype == np.uint8 else result.image.astype(np.uint16) * 257
+        patches = result.patches
+        if (rw, rh) != (self.width, self.height):
+            # The new border strips are stored by the canvas edit; only the old image's holes remain.
+            canvas_edit = self._grow_canvas(self._stored_pixels(result.image), (ox, oy))
+            edits.append(canvas_edit)
+            patches = tuple(patch.cropped(canvas_edit.inner()) for patch in patches)
+        for patch in patches:
+            edits.extend(self._apply_patch(patch, label))
+        self.push(CompositeEdit(label, edits))
+        return True
+
+    def _stored_pixels(self, rgb8: np.ndarray) -> np.ndarray:
+        """8-bit RGB from a model in the document's own storage: 16 bits, or grey for a greyscale photo."""
+        pixels = rgb8 if self.image.dtype == np.uint8 else rgb8.astype(np.uint16) * 257
         if self.meta.gray:
             lum = pixels.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
             pixels = np.repeat(lum.round().astype(self.image.dtype)[..., None], 3, axis=2)
-        filled = result.filled
-        if (rw, rh) != (self.width, self.height):
-            # The new border strips are stored by the canvas edit; only the old image's holes remain.
-            canvas_edit = self._grow_canvas(pixels, (ox, oy))
-            edits.append(canvas_edit)
-            filled = np.zeros_like(result.filled)
-            inner = canvas_edit.inner().slices()
-            filled[inner] = result.filled[inner]
-        box = mask_bbox(filled)
-        if not box.is_empty():
-            hole = filled[box.slices()]
-            src = pixels[box.slices()]
-            edits.append(
-                RectEdit.capture(label, "image", self.image, box, lambda v: np.copyto(v, src, where=hole[..., None]))
-            )
-            self.notify("image", box)
-            # The filled hole's mask and sketch are used up; so is the faint (below-threshold) fringe a soft
-            # brush leaves around it, which would otherwise stay visible as a tinted halo.
-            around = box.expanded(max(8, max(box.w, box.h) // 8)).intersect(self.rect)
-            used = np.zeros((around.h, around.w), bool)
-            used[box.translated(-around.x, -around.y).slices()] = hole
-            for layer in ("mask", "sketch"):
-                array = self._layers[layer]
-                clear = used | (array[around.slices()] < THRESHOLD)
-                edits.append(RectEdit.capture(label, layer, array, around, lambda v, c=clear: np.copyto(v, 0, where=c)))
-                self.notify(layer, around)
-        self.push(CompositeEdit(label, edits))
-        return True
+        return pixels
+
+    def _apply_patch(self, patch: Patch, label: str) -> list:
+        """The undoable edits that put one patch's hole pixels into the image and use up its mask."""
+        local = mask_bbox(patch.hole)
+        if local.is_empty():
+            return []
+        hole = patch.hole[local.slices()]
+        src = self._stored_pixels(patch.pixels[local.slices()])
+        box = local.translated(patch.rect.x, patch.rect.y)
+        edits = [RectEdit.capture(label, "image", self.image, box, lambda v: np.copyto(v, src, where=hole[..., None]))]
+        self.notify("image", box)
+        # The filled hole's mask and sketch are used up; so is the faint (below-threshold) fringe a soft
+        # brush leaves around it, which would otherwise stay visible as a tinted halo.
+        around = box.expanded(max(8, max(box.w, box.h) // 8)).intersect(self.rect)
+        used = np.zeros((around.h, around.w), bool)
+        used[box.translated(-around.x, -around.y).slices()] = hole
+        for layer in ("mask", "sketch"):
+            array = self._layers[layer]
+            clear = used | (array[around.slices()] < THRESHOLD)
+            edits.append(RectEdit.capture(label, layer, array, around, lambda v, c=clear: np.copyto(v, 0, where=c)))
+            self.notify(layer, around)
+        return edits
 
     def _grow_canvas(self, pixels: np.ndarray, offset: tuple[int, int]) -> CanvasEdit:
         rh, rw = pixels.shape[:2]

@@ -2,7 +2,8 @@
 
 :func:`run_fill` is what the command line, the job runner and the tests call. It never modifies the
 request's arrays and the result differs from the input only at hole pixels (and in the new area when
-extending), which the tests check bit for bit.
+extending), which the tests check bit for bit. The result shares the request's image and carries the
+filled regions as patches, so nothing here touches every pixel of a large photo.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from inpaintstudio.engine import processing, registry
 from inpaintstudio.engine.base import Inpainter
 from inpaintstudio.engine.context import JobContext
 from inpaintstudio.engine.device import resolve_device
-from inpaintstudio.engine.request import FillRequest, FillResult
+from inpaintstudio.engine.request import FillRequest, FillResult, Patch
 from inpaintstudio.errors import CapabilityError, InputError, ModelUnavailableError
 
 # Extending by more than this many times the image on a side is refused: the result would be invented
@@ -91,21 +92,22 @@ def run_fill(request: FillRequest, ctx: JobContext | None = None, cache: ModelCa
         if sketch.any():
             ctx.notice(f"model '{cls.name}' does not use sketch strokes; they were ignored")
         sketch = None
-    output = np.array(canvas, copy=True)
     source = (request.image_rect.w, request.image_rect.h)
-    if not hole.any():
+    working_size = cls.working_size()
+    # Only the holes' bounding box is scanned; an empty plan means an empty mask.
+    regions = processing.plan_regions(
+        hole, native_size=working_size, strategy=request.strategy, margin=request.margin, min_side=cls.min_size
+    )
+    if not regions:
         ctx.notice("the mask is empty: nothing to fill, the image is unchanged")
         return FillResult(
-            output, hole, offset, source, cls.name, device, time.perf_counter() - started, tuple(ctx.notices)
+            canvas, (), offset, source, cls.name, device, time.perf_counter() - started, tuple(ctx.notices)
         )
 
     ctx.progress(0.0, f"loading {cls.name}")
     ctx.check_cancelled()
     inpainter = cache.get(cls, device, ctx)
-    working_size = cls.working_size()
-    regions = processing.plan_regions(
-        hole, native_size=working_size, strategy=request.strategy, margin=request.margin, min_side=cls.min_size
-    )
+    patches: list[Patch] = []
     for index, region in enumerate(regions):
         ctx.check_cancelled()
         stage = ctx.stage(0.05 + 0.95 * index / len(regions), 0.05 + 0.95 * (index + 1) / len(regions))
@@ -123,10 +125,13 @@ def run_fill(request: FillRequest, ctx: JobContext | None = None, cache: ModelCa
         filled = inpainter.inpaint(prepared.image, prepared.mask, prepared.sketch, stage)
         if filled.shape != prepared.image.shape or filled.dtype != np.uint8:
             raise RuntimeError(f"{cls.name} returned {filled.shape} {filled.dtype}, expected {prepared.image.shape}")
-        processing.paste_holes(output[rows, cols], processing.restore(filled, prepared), region_hole)
+        # The patch starts as a copy of the region, so pixels outside the hole stay bit-identical.
+        pixels = np.array(canvas[rows, cols], copy=True)
+        processing.paste_holes(pixels, processing.restore(filled, prepared), region_hole)
+        patches.append(Patch(region, pixels, region_hole))
         stage.progress(1.0)
     device_used = getattr(inpainter, "device", device)
     ctx.progress(1.0, "done")
     return FillResult(
-        output, hole, offset, source, cls.name, device_used, time.perf_counter() - started, tuple(ctx.notices)
+        canvas, tuple(patches), offset, source, cls.name, device_used, time.perf_counter() - started, tuple(ctx.notices)
     )

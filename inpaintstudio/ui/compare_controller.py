@@ -78,7 +78,9 @@ class CompareController(QObject):
         window.compare_view.set_comparison(comparison)
         window.show_compare(True)
         for index in range(len(comparison.slots)):
-            comparison.queued(index, self.bridge.submit(comparison.request_for(index), key=f"compare-{index}"))
+            comparison.queued(
+                index, self.bridge.submit(comparison.request_for(index), key=f"compare-{index}", whole_picture=True)
+            )
         return comparison
 
     def cancel(self) -> None:

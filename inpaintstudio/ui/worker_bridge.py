@@ -14,7 +14,7 @@ from PySide6.QtCore import QObject, Signal
 
 from inpaintstudio.engine.context import JobContext
 from inpaintstudio.engine.pipeline import ModelCache, run_fill
-from inpaintstudio.engine.request import FillRequest
+from inpaintstudio.engine.request import FillRequest, FillResult
 from inpaintstudio.engine.runner import CANCELLED, DONE, DROPPED, JobOutcome, JobRunner
 from inpaintstudio.errors import InpaintStudioError
 
@@ -41,9 +41,20 @@ class FillBridge(QObject):
         self.runner = runner or JobRunner()
         self.cache = ModelCache()
 
-    def submit(self, request: FillRequest, *, key: str | None = "fill") -> int:
-        """Queue a fill; a request with the same key replaces a stale one. Returns the job id."""
-        return self.submit_work(lambda ctx: run_fill(request, ctx, self.cache), key=key)
+    def submit(self, request: FillRequest, *, key: str | None = "fill", whole_picture: bool = False) -> int:
+        """Queue a fill; a request with the same key replaces a stale one. Returns the job id.
+
+        ``whole_picture``: the receiver will show the whole result (the compare view), so compose it on the
+        worker thread; a plain fill only needs the patches the document applies.
+        """
+
+        def work(ctx: JobContext) -> FillResult:
+            result = run_fill(request, ctx, self.cache)
+            if whole_picture:
+                _ = result.image
+            return result
+
+        return self.submit_work(work, key=key)
 
     def submit_work(self, work: Callable[[JobContext], object], *, key: str | None = None) -> int:
         return self.runner.submit(work, key=key, on_progress=self._on_progress, on_done=self._on_done)

@@ -46,7 +46,7 @@ def fake_fill(doc: Document, grow: tuple[int, int, int, int] = (0, 0, 0, 0), see
     image = np.random.default_rng(seed).integers(0, 256, (h, w, 3), dtype=np.uint8)
     filled = np.ones((h, w), bool)
     filled[top : top + doc.height, left : left + doc.width] = doc.hole()
-    result = FillResult(image, filled, (left, top), (doc.width, doc.height), "test", "cpu", 0.0)
+    result = FillResult.whole(image, filled, (left, top), (doc.width, doc.height), "test")
     assert doc.apply_fill(result)
 
 

@@ -7,6 +7,7 @@ from PySide6.QtCore import QPointF
 
 from inpaintstudio.geometry import Rect
 from inpaintstudio.ui.compare_dialog import CompareDialog
+from inpaintstudio.ui.worker_bridge import FillBridge
 
 
 def start(window, small_doc, models):
@@ -82,3 +83,17 @@ def test_the_dialog_offers_ready_models_only(window, small_doc):
     assert 2 <= len(dialog.selected()) <= 4
     extending = CompareDialog(infos, [], extends=True)
     assert not extending.boxes["telea"].isEnabled() and extending.boxes["patchmatch"].isEnabled()
+
+
+def test_a_whole_picture_job_is_composed_on_the_worker(small_doc, qtbot):
+    """The compare panes show whole pictures: compose them off the GUI thread; a plain fill does not."""
+    small_doc.mask[40:70, 60:90] = 255
+    bridge = FillBridge()
+    try:
+        for whole, composed in ((True, True), (False, False)):
+            with qtbot.waitSignal(bridge.finished, timeout=30000) as signal:
+                bridge.submit(small_doc.fill_request("telea"), key=None, whole_picture=whole)
+            result = signal.args[1]
+            assert ("image" in vars(result)) is composed
+    finally:
+        bridge.shutdown()
