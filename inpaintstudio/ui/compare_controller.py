@@ -75,11 +75,16 @@ class CompareController(QObject):
             return None
         window.settings.compare_models = models
         self.comparison, self._doc = comparison, doc
-        window.compare_view.set_comparison(comparison)
+        window.compare_view.set_comparison(comparison, input_layer=window.canvas.photo)
         window.show_compare(True)
+        # The panes draw same-size results as patches over the input; only a result that extends the
+        # canvas needs its whole picture, and that is composed on the worker thread.
         for index in range(len(comparison.slots)):
             comparison.queued(
-                index, self.bridge.submit(comparison.request_for(index), key=f"compare-{index}", whole_picture=True)
+                index,
+                self.bridge.submit(
+                    comparison.request_for(index), key=f"compare-{index}", whole_picture=comparison.request.extends
+                ),
             )
         return comparison
 

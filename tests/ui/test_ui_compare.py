@@ -6,6 +6,7 @@ import numpy as np
 from PySide6.QtCore import QPointF
 
 from inpaintstudio.geometry import Rect
+from inpaintstudio.ui.canvas.rendering import PatchedPhoto, PhotoLayer
 from inpaintstudio.ui.compare_dialog import CompareDialog
 from inpaintstudio.ui.worker_bridge import FillBridge
 
@@ -35,6 +36,10 @@ def test_panes_share_zoom_and_pan(window, small_doc, qtbot):
     qtbot.waitUntil(lambda: comparison.finished, timeout=30000)
     view = window.compare_view
     first, second = view.panes[0].image, view.panes[1].image
+    # Same-size results are the input's layer with the fill's patches over it, not whole new copies.
+    assert isinstance(first.layer, PatchedPhoto) and isinstance(second.layer, PatchedPhoto)
+    assert first.layer.base is second.layer.base
+    assert first.layer.base.levels[0].cacheKey() == window.canvas.photo.levels[0].cacheKey(), "the input is shared"
     assert first.transform is second.transform
     first.transform.zoom_at(2.0, QPointF(10, 10))
     assert second.transform.scale == first.transform.scale
@@ -65,9 +70,12 @@ def test_one_click_applies_the_chosen_result(window, small_doc, qtbot):
 
 def test_compare_on_an_extended_canvas_and_closing_cancels(window, small_doc, slow_model, qtbot):
     small_doc.set_extent(Rect(0, 0, 200, 120))
-    comparison = window.compares.start([slow_model, "patchmatch"])
+    comparison = window.compares.start(["patchmatch", slow_model])
     assert comparison is not None and comparison.request.extends
-    qtbot.waitUntil(lambda: comparison.slots[0].status == "running", timeout=5000)
+    qtbot.waitUntil(lambda: comparison.slots[0].status == "done", timeout=30000)
+    extended = window.compare_view.panes[0].image.layer
+    assert isinstance(extended, PhotoLayer) and (extended.width, extended.height) == (200, 120)
+    qtbot.waitUntil(lambda: comparison.slots[1].status == "running", timeout=5000)
     window.escape()
     qtbot.waitUntil(lambda: comparison.finished, timeout=10000)
     assert window.central.currentWidget() is window.canvas

@@ -6,7 +6,7 @@ import numpy as np
 from PySide6.QtCore import QPointF, QRect, QSize
 
 from inpaintstudio.geometry import Rect
-from inpaintstudio.ui.canvas.rendering import OverlayLayer, PhotoLayer, overlay_lut, qimage_view
+from inpaintstudio.ui.canvas.rendering import OverlayLayer, PatchedPhoto, PhotoLayer, overlay_lut, qimage_view
 from inpaintstudio.ui.canvas.transform import ViewTransform
 
 
@@ -56,3 +56,50 @@ def test_transform_maps_both_ways_and_fits(qapp):
     t.zoom_at(2.0, QPointF(300, 200))
     assert abs(t.scale - 1.0) < 1e-9
     assert t.view_rect_to_image(QRect(0, 0, 10, 10), margin=0).w >= 10
+
+
+def _render(layer, size: tuple[int, int], scale: float = 1.0) -> np.ndarray:  # noqa: ANN001
+    from PySide6.QtGui import QImage, QPainter
+
+    t = ViewTransform()
+    t.set(scale, QPointF(0, 0))
+    w, h = round(size[0] * scale), round(size[1] * scale)
+    out = QImage(w, h, QImage.Format.Format_RGB32)
+    out.fill(0)
+    painter = QPainter(out)
+    layer.draw(painter, t, QRect(0, 0, w, h))
+    painter.end()
+    return qimage_view(out).copy()
+
+
+def test_a_patched_photo_shows_its_patches_over_the_shared_base(qapp):
+    rng = np.random.default_rng(0)
+    base_rgb = rng.integers(0, 256, (300, 500, 3), dtype=np.uint8)
+    base = PhotoLayer()
+    base.set_image(base_rgb)
+    before = qimage_view(base.levels[0]).copy()
+    patch = np.zeros((40, 60, 3), np.uint8)
+    patch[...] = (0, 255, 0)
+    patched = PatchedPhoto(base, [(Rect(100, 50, 60, 40), patch)])
+    assert (patched.width, patched.height) == (500, 300)
+    shown = _render(patched, (500, 300))
+    expected = base_rgb.copy()
+    expected[50:90, 100:160] = (0, 255, 0)
+    rgb = np.stack([(shown >> 16) & 255, (shown >> 8) & 255, shown & 255], axis=-1).astype(np.uint8)
+    assert np.array_equal(rgb, expected)
+    assert np.array_equal(qimage_view(base.levels[0]), before), "the shared base is never written"
+    small = _render(patched, (500, 300), scale=0.25)  # zoomed out: drawn from the pyramids
+    green = small[12 + 2 : 22 - 2, 25 + 2 : 40 - 2]
+    assert ((green >> 8) & 255).min() > 200 and ((green >> 16) & 255).max() < 60
+
+
+def test_a_shared_copy_keeps_its_pixels_when_the_original_is_edited(qapp):
+    rgb = np.zeros((300, 500, 3), np.uint8)
+    layer = PhotoLayer()
+    layer.set_image(rgb)
+    copy = layer.shared_copy()
+    assert [lv.cacheKey() for lv in copy.levels] == [lv.cacheKey() for lv in layer.levels], "no pixels copied"
+    rgb[:100, :100] = 255
+    layer.update_rect(rgb, None, Rect(0, 0, 100, 100))
+    assert qimage_view(layer.levels[0])[50, 50] == 0xFFFFFFFF
+    assert qimage_view(copy.levels[0])[50, 50] == 0xFF000000 and qimage_view(copy.levels[1])[20, 20] == 0xFF000000

@@ -5,6 +5,7 @@ time, through numpy views onto the QImages' own pixel memory:
 
 - :class:`PhotoLayer`: the photo as 32-bit QImages at full size plus a mipmap pyramid (1/2, 1/4, ...),
   so a zoomed-out 24-megapixel photo is drawn from a level close to the screen size (sharp and cheap);
+- :class:`PatchedPhoto`: a photo layer with a fill result's patches drawn over it (compare panes);
 - :class:`OverlayLayer`: one premultiplied ARGB32 QImage for the tinted mask and the sketch strokes,
   filled from the uint8 layers through a 256 x 256 lookup table (mask coverage x sketch coverage), so a
   brush segment costs a table lookup over its own rectangle, never a full-size image.
@@ -77,6 +78,14 @@ class PhotoLayer:
     def clear(self) -> None:
         self.levels, self.width, self.height = [], 0, 0
 
+    def shared_copy(self) -> PhotoLayer:
+        """A layer with the same pixels, at no cost: Qt shares a QImage's data between copies until one of
+        them is written to, and the writer then copies its own (so later edits here never show there)."""
+        other = PhotoLayer()
+        other.levels = [QImage(level) for level in self.levels]
+        other.width, other.height, other.has_alpha = self.width, self.height, self.has_alpha
+        return other
+
     def update_rect(self, pixels: np.ndarray, alpha: np.ndarray | None, rect: Rect) -> None:
         rect = rect.intersect(Rect(0, 0, self.width, self.height))
         if rect.is_empty() or not self.levels:
@@ -110,6 +119,42 @@ class PhotoLayer:
         source = QRectF(visible.x * fx, visible.y * fy, visible.w * fx, visible.h * fy)
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, transform.scale < 2)
         painter.drawImage(transform.rect_to_view(visible.translated(*origin)), level, source)
+
+
+class PatchedPhoto:
+    """Another photo layer with a few rectangles drawn over it: how a compare pane shows a fill result.
+
+    A fill changes only the regions around its holes, so a pane reuses the input's layer (shared, never
+    written) and keeps a small pyramid per patch, instead of converting a whole copy of a large photo on
+    the GUI thread for every model compared.
+    """
+
+    def __init__(self, base: PhotoLayer, patches: list[tuple[Rect, np.ndarray]]) -> None:
+        self.base = base
+        self.patches: list[tuple[Rect, PhotoLayer]] = []
+        for rect, pixels in patches:
+            layer = PhotoLayer()
+            layer.set_image(pixels)
+            self.patches.append((rect, layer))
+
+    @property
+    def width(self) -> int:
+        return self.base.width
+
+    @property
+    def height(self) -> int:
+        return self.base.height
+
+    @property
+    def has_alpha(self) -> bool:
+        return self.base.has_alpha
+
+    def draw(
+        self, painter: QPainter, transform: ViewTransform, region: QRect, origin: tuple[int, int] = (0, 0)
+    ) -> None:
+        self.base.draw(painter, transform, region, origin)
+        for rect, layer in self.patches:
+            layer.draw(painter, transform, region, (origin[0] + rect.x, origin[1] + rect.y))
 
 
 def overlay_lut(opacity: float) -> np.ndarray:
