@@ -40,15 +40,41 @@ def segment_rect(brush: Brush, p0: tuple[float, float], p1: tuple[float, float])
     return Rect.from_edges(left, top, right, bottom)
 
 
+def _ahead_rect(brush: Brush, p0: tuple[float, float], p1: tuple[float, float]) -> Rect:
+    """Bounding box of the part of the capsule p0-p1 ahead of p0: cut by the line through p0 across the
+    direction of travel u.
+
+    That part's extreme point in an axis direction e is p1 + r e when e points along u (e.u > 0), and
+    otherwise an end of its flat edge, the chord of half-length r across p0: p0.e + r |perp.e|.
+    """
+    dx, dy = p1[0] - p0[0], p1[1] - p0[1]
+    length = float(np.hypot(dx, dy))
+    ux, uy = dx / length, dy / length
+    reach = brush.radius + 1.0
+    left = p1[0] - reach if ux < 0 else p0[0] - reach * abs(uy) - 1.0
+    right = p1[0] + reach if ux > 0 else p0[0] + reach * abs(uy) + 1.0
+    top = p1[1] - reach if uy < 0 else p0[1] - reach * abs(ux) - 1.0
+    bottom = p1[1] + reach if uy > 0 else p0[1] + reach * abs(ux) + 1.0
+    return Rect.from_edges(int(np.floor(left)), int(np.floor(top)), int(np.ceil(right)) + 1, int(np.ceil(bottom)) + 1)
+
+
 def segment_coverage(
-    brush: Brush, p0: tuple[float, float], p1: tuple[float, float], bounds: Rect
+    brush: Brush, p0: tuple[float, float], p1: tuple[float, float], bounds: Rect, *, continuing: bool = False
 ) -> tuple[Rect, np.ndarray]:
     """Coverage in [0, 1] (float32) of the capsule p0-p1 over its bounding box clipped to ``bounds``.
 
     Pixel (x, y) is sampled at its centre (x + 0.5, y + 0.5). Returns an empty rect when the segment
     lies outside ``bounds``.
+
+    ``continuing``: the previous segment of the same stroke ended at p0 and was painted with max (or min
+    for erasing). Every pixel behind p0 is then nearest to p0 itself, where that segment already gave it
+    the same coverage, so only the box of the part ahead of p0 is computed: for a large brush moving a
+    fraction of its size, a third to a half fewer pixels.
     """
-    rect = segment_rect(brush, p0, p1).intersect(bounds)
+    rect = segment_rect(brush, p0, p1)
+    if continuing and p0 != p1:
+        rect = rect.intersect(_ahead_rect(brush, p0, p1))
+    rect = rect.intersect(bounds)
     if rect.is_empty():
         return rect, np.zeros((0, 0), np.float32)
     # Written with in-place float32 operations over the box: a 400 px brush covers ~180,000 pixels per

@@ -52,7 +52,8 @@ class Stroke:
     def add_point(self, x: float, y: float) -> Rect:
         """Draw from the previous point to (x, y) in image coordinates; returns the changed rectangle."""
         point = (float(x), float(y))
-        rect, coverage = segment_coverage(self.brush, self._last or point, point, self.doc.rect)
+        start = self._last or point
+        rect, coverage = segment_coverage(self.brush, start, point, self.doc.rect, continuing=self._last is not None)
         self._last = point
         if rect.is_empty():
             return rect
