@@ -29,12 +29,13 @@ def _network_and_config(cls: type) -> tuple[object, dict, str]:
     return cls.build_network(config), config, "random weights"
 
 
-def _forward_call(name: str, net: object, size: int, device: str):
+def _forward_call(name: str, net: object, size: int, device: str, dtype: object = None):
     import torch
 
+    dtype = dtype or torch.float32
     rng = np.random.default_rng(0)
-    image = torch.rand(1, 3, size, size, device=device) * 2 - 1
-    hole = torch.from_numpy(free_form_hole(size, size, 0.25)).float()[None, None].to(device)
+    image = (torch.rand(1, 3, size, size, device=device) * 2 - 1).to(dtype)
+    hole = torch.from_numpy(free_form_hole(size, size, 0.25)).to(device=device, dtype=dtype)[None, None]
     if name.startswith("srn"):
         h = size // 2
         known = image[..., :h, :h]
@@ -67,11 +68,15 @@ def network_rows(table: Table, names: list[str], device: str, repeats: int) -> N
             variants.append(
                 ("deepfillv2 @ original width (cnum 48)", cls.build_network(config), config, "random weights")
             )
+        # On a GPU the app runs these networks in float16 (LearnedInpainter._use_half); time what it runs.
+        half = device == "cuda" and cls.half_precision_safe
+        dtype = torch.float16 if half else torch.float32
         for label, net, _config, source in variants:
-            net = net.to(device).eval()
+            net = net.to(device=device, dtype=dtype).eval()
+            source = f"{source}, float16" if half else source
             params = sum(p.numel() for p in net.parameters())
             for size in SIZES:
-                call = _forward_call(name, net, size, device)
+                call = _forward_call(name, net, size, device, dtype)
                 if call is None:
                     table.add(label, f"{size}x{size}", "-", "-", "-", f"{params / 1e6:.2f} M", "needs multiples of 256")
                     continue
