@@ -65,6 +65,10 @@ class Rect:
     def translated(self, dx: int, dy: int) -> Rect:
         return Rect(self.x + dx, self.y + dy, self.w, self.h)
 
+    def transposed(self) -> Rect:
+        """The same rectangle in a transposed picture (rows and columns swapped)."""
+        return Rect(self.y, self.x, self.h, self.w)
+
     def slices(self) -> tuple[slice, slice]:
         """Row and column slices, for indexing a numpy array (the rectangle must lie inside it)."""
         return slice(self.y, self.bottom), slice(self.x, self.right)

@@ -8,8 +8,9 @@ import torch
 import torch.nn.functional as F
 
 from inpaintstudio.engine.context import JobContext
-from inpaintstudio.engine.inpainters.srn import Box, SRNInpainter, plan_outpaint
+from inpaintstudio.engine.inpainters.srn import SRNInpainter, plan_outpaint
 from inpaintstudio.errors import FillCancelled
+from inpaintstudio.geometry import Rect
 from inpaintstudio.networks.layers import context_normalize, nhwc_expand
 from inpaintstudio.networks.srn import build_srn
 
@@ -62,13 +63,13 @@ def test_context_normalisation_without_known_or_unknown_is_identity():
         assert torch.equal(context_normalize(x, torch.full((1, 1, 4, 4), fill)), x)
 
 
-def _covers(steps, known: Box, height: int, width: int) -> Box:
+def _covers(steps, known: Rect, height: int, width: int) -> Rect:
     box = known
     for step in steps:
         k, c = step.known, step.canvas
         hh, ww = (width, height) if step.transposed else (height, width)
         assert c.y <= k.y and c.x <= k.x and k.y + k.h <= c.y + c.h and k.x + k.w <= c.x + c.w
-        grown = c.clip(hh, ww)
+        grown = c.intersect(Rect(0, 0, ww, hh))
         box = grown.transposed() if step.transposed else grown
     return box
 
@@ -76,18 +77,18 @@ def _covers(steps, known: Box, height: int, width: int) -> Box:
 @pytest.mark.parametrize(
     ("known", "size", "expand", "count"),
     [
-        (Box(0, 0, 64, 64), (64, 128), (2, 2), 1),  # right side only, one step
-        (Box(0, 64, 64, 128), (64, 256), (1, 2), 1),  # both sides, half each: one centred step
-        (Box(0, 64, 64, 64), (64, 192), (1, 2), 2),  # both sides, 1x each: two steps
-        (Box(32, 40, 64, 64), (128, 192), (2, 2), 2),  # all four sides, 2x image width
-        (Box(0, 0, 64, 64), (192, 64), (1, 2), 2),  # taller with a [1, 2] network: transposed steps
-        (Box(10, 10, 20, 20), (200, 300), (2, 2), 4),
+        (Rect(0, 0, 64, 64), (64, 128), (2, 2), 1),  # right side only, one step
+        (Rect(64, 0, 128, 64), (64, 256), (1, 2), 1),  # both sides, half each: one centred step
+        (Rect(64, 0, 64, 64), (64, 192), (1, 2), 2),  # both sides, 1x each: two steps
+        (Rect(40, 32, 64, 64), (128, 192), (2, 2), 2),  # all four sides, 2x image width
+        (Rect(0, 0, 64, 64), (192, 64), (1, 2), 2),  # taller with a [1, 2] network: transposed steps
+        (Rect(10, 10, 20, 20), (200, 300), (2, 2), 4),
     ],
 )
 def test_plan_reaches_the_whole_canvas(known, size, expand, count):
     steps = plan_outpaint(known, *size, expand)
     assert len(steps) == count
-    assert _covers(steps, known, *size) == Box(0, 0, *size)
+    assert _covers(steps, known, *size) == Rect(0, 0, size[1], size[0])
     for step in steps:
         r1, r2 = expand
         assert (step.canvas.h, step.canvas.w) == (step.known.h * r1, step.known.w * r2)
@@ -96,10 +97,10 @@ def test_plan_reaches_the_whole_canvas(known, size, expand, count):
 
 
 def test_plan_trims_to_multiples_of_four_and_keeps_interior_holes_in_mind():
-    steps = plan_outpaint(Box(0, 0, 30, 30), 30, 50, (2, 2), native=256)
-    assert steps[0].known == Box(0, 0, 28, 28)
-    assert len(plan_outpaint(Box(0, 0, 32, 32), 32, 32, (2, 2), interior=True)) == 1
-    assert plan_outpaint(Box(0, 0, 32, 32), 32, 32, (2, 2)) == []
+    steps = plan_outpaint(Rect(0, 0, 30, 30), 30, 50, (2, 2), native=256)
+    assert steps[0].known == Rect(0, 0, 28, 28)
+    assert len(plan_outpaint(Rect(0, 0, 32, 32), 32, 32, (2, 2), interior=True)) == 1
+    assert plan_outpaint(Rect(0, 0, 32, 32), 32, 32, (2, 2)) == []
 
 
 def _srn(expand=(2, 2)) -> SRNInpainter:

@@ -28,6 +28,7 @@ from inpaintstudio.engine.context import JobContext
 from inpaintstudio.engine.learned import LearnedInpainter
 from inpaintstudio.engine.registry import register
 from inpaintstudio.errors import InputError
+from inpaintstudio.geometry import Rect
 
 if TYPE_CHECKING:
     import torch
@@ -37,28 +38,10 @@ ALIGN = 4  # the known crop's sides must be multiples of this (two halvings in e
 
 
 @dataclass(frozen=True)
-class Box:
-    """Half-open rectangle: rows y .. y + h - 1, columns x .. x + w - 1."""
-
-    y: int
-    x: int
-    h: int
-    w: int
-
-    def transposed(self) -> Box:
-        return Box(self.x, self.y, self.w, self.h)
-
-    def clip(self, height: int, width: int) -> Box:
-        y0, x0 = max(self.y, 0), max(self.x, 0)
-        y1, x1 = min(self.y + self.h, height), min(self.x + self.w, width)
-        return Box(y0, x0, max(0, y1 - y0), max(0, x1 - x0))
-
-
-@dataclass(frozen=True)
 class Step:
     transposed: bool  # run on the transposed picture (boxes below are in that orientation)
-    known: Box  # the known crop handed to the network
-    canvas: Box  # the network's canvas in picture coordinates (may reach outside the picture)
+    known: Rect  # the known crop handed to the network
+    canvas: Rect  # the network's canvas in picture coordinates (may reach outside the picture)
 
 
 def _axis_origin(start: int, length: int, size: int, factor: int) -> int:
@@ -73,20 +56,20 @@ def _axis_origin(start: int, length: int, size: int, factor: int) -> int:
     return start - grow
 
 
-def _needs(box: Box, height: int, width: int) -> tuple[bool, bool]:
+def _needs(box: Rect, height: int, width: int) -> tuple[bool, bool]:
     return (box.y > 0 or box.y + box.h < height), (box.x > 0 or box.x + box.w < width)
 
 
-def _trim(box: Box, native: int | None) -> Box:
+def _trim(box: Rect, native: int | None) -> Rect:
     """Trim a crop to multiples of ALIGN (bottom / right) when it will run unscaled; the trimmed pixels
     stay known in the picture, so nothing is lost."""
     if (native is None or max(box.h, box.w) <= native) and box.h >= ALIGN and box.w >= ALIGN:
-        return Box(box.y, box.x, box.h - box.h % ALIGN, box.w - box.w % ALIGN)
+        return Rect(box.x, box.y, box.w - box.w % ALIGN, box.h - box.h % ALIGN)
     return box
 
 
 def plan_outpaint(
-    known: Box, height: int, width: int, expand: tuple[int, int], interior: bool = False, native: int | None = None
+    known: Rect, height: int, width: int, expand: tuple[int, int], interior: bool = False, native: int | None = None
 ) -> list[Step]:
     """The steps that grow ``known`` to the whole ``height`` x ``width`` picture (see the module doc).
 
@@ -104,9 +87,9 @@ def plan_outpaint(
         direct = (need_v and r1 > 1) or (need_h and r2 > 1) or not (need_v or need_h)
         cur, hh, ww = (box, height, width) if direct else (box.transposed(), width, height)
         cur = _trim(cur, native)
-        canvas = Box(_axis_origin(cur.y, cur.h, hh, r1), _axis_origin(cur.x, cur.w, ww, r2), cur.h * r1, cur.w * r2)
+        canvas = Rect(_axis_origin(cur.x, cur.w, ww, r2), _axis_origin(cur.y, cur.h, hh, r1), cur.w * r2, cur.h * r1)
         steps.append(Step(not direct, cur, canvas))
-        grown = canvas.clip(hh, ww)
+        grown = canvas.intersect(Rect(0, 0, ww, hh))
         box = grown if direct else grown.transposed()
     return steps
 
@@ -140,7 +123,7 @@ class SRNInpainter(LearnedInpainter):
             return image
         rows = known.any(dim=1).nonzero().flatten()
         cols = known.any(dim=0).nonzero().flatten()
-        box = Box(int(rows[0]), int(cols[0]), int(rows[-1]) - int(rows[0]) + 1, int(cols[-1]) - int(cols[0]) + 1)
+        box = Rect.from_edges(int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1)
         interior = bool(hole[box.y : box.y + box.h, box.x : box.x + box.w].any())
         height, width = hole.shape
         steps = plan_outpaint(box, height, width, self.net.expand, interior, self.native_size)
@@ -179,7 +162,7 @@ class SRNInpainter(LearnedInpainter):
         out = self.net(crop, top, left, inner if bool(inner.any()) else None)
         if resized:
             out = F.interpolate(out, size=(c.h, c.w), mode="bilinear", align_corners=False, antialias=True)
-        region = c.clip(image.shape[-2], image.shape[-1])
+        region = c.intersect(Rect(0, 0, image.shape[-1], image.shape[-2]))
         oy, ox = region.y - c.y, region.x - c.x
         generated = out[..., oy : oy + region.h, ox : ox + region.w]
         rows, cols = slice(region.y, region.y + region.h), slice(region.x, region.x + region.w)
