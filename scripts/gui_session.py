@@ -22,7 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("INPAINTSTUDIO_HOME", tempfile.mkdtemp(prefix="inpaintstudio-session-"))
 
-from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QTimer, QUrl  # noqa: E402
+from PySide6.QtCore import QEventLoop, QMimeData, QPoint, QPointF, Qt, QTimer, QUrl  # noqa: E402
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QWheelEvent  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
 from PySide6.QtWidgets import QApplication, QCheckBox, QDialog, QFileDialog, QLineEdit, QPushButton  # noqa: E402
@@ -48,14 +48,18 @@ class Session:
 
     # -- helpers ---------------------------------------------------------------------------------------
     def wait(self, ms: int = 120) -> None:
-        QTest.qWait(ms)
+        # Not QTest.qWait: PySide's qWait keeps the GIL while it sleeps, which starves the fill worker
+        # (importing torch there took 35 s instead of 3). A nested event loop releases it, as app.exec does.
+        loop = QEventLoop()
+        QTimer.singleShot(ms, loop.quit)
+        loop.exec()
 
     def wait_until(self, condition: Callable[[], bool], timeout: float = 60.0, what: str = "") -> None:
         end = time.monotonic() + timeout
         while not condition():
             if time.monotonic() > end:
                 raise TimeoutError(f"timed out waiting for {what}")
-            QTest.qWait(30)
+            self.wait(30)
 
     def shot(self, name: str, widget=None) -> Path:  # noqa: ANN001
         self.wait(150)
@@ -88,7 +92,7 @@ class Session:
             for i in range(1, 9):
                 t = i / 8
                 QTest.mouseMove(canvas, self.at(x0 + (x1 - x0) * t, y0 + (y1 - y0) * t))
-                QTest.qWait(5)
+                self.wait(5)
         if not hold:
             QTest.mouseRelease(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, self.at(*points[-1]))
 
