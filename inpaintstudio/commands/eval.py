@@ -30,6 +30,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--extend-fraction", type=float, default=0.0, metavar="F", help="outpainting mode: crop F of each axis"
     )
     parser.add_argument("--device", choices=DEVICE_CHOICES, default="auto")
+    parser.add_argument(
+        "--working-size",
+        action="append",
+        default=[],
+        metavar="MODEL=PX",
+        help="run a learned model at another working size than its weights ask for (to choose one before "
+        "shipping it in the manifest's config); repeatable",
+    )
     parser.add_argument("--limit", type=int, help="use only the first N images")
     parser.add_argument(
         "--out",
@@ -41,7 +49,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from inpaintstudio.evaluation import benchmark
 
     if not 0.0 <= args.extend_fraction < 0.9:
         raise InputError("--extend-fraction must be between 0 and 0.9")
@@ -60,6 +67,19 @@ def run(args: argparse.Namespace) -> int:
                 raise InputError(f"model '{name}' cannot extend borders, so it cannot take part with --extend-fraction")
     else:
         models = [c.name for c in registry.all_inpainters() if c.status().ready and (c.supports_outpaint or not extend)]
+    sizes = _working_sizes(args.working_size)
+    for name, size in sizes.items():
+        registry.get(name).working_size_override = size
+    try:
+        return _evaluate(args, models, extend, sizes)
+    finally:  # the command may run inside a longer-lived process (the tests): leave no override behind
+        for name in sizes:
+            registry.get(name).working_size_override = None
+
+
+def _evaluate(args: argparse.Namespace, models: list[str], extend: bool, sizes: dict[str, int]) -> int:
+    from inpaintstudio.evaluation import benchmark
+
     try:
         cases = benchmark.load_cases(args.images, args.masks, extend_fraction=args.extend_fraction, limit=args.limit)
     except ValueError as exc:
@@ -84,7 +104,26 @@ def run(args: argparse.Namespace) -> int:
     base = args.out.with_suffix("")
     benchmark.write_csv(base.with_name(base.name + ".summary.csv"), summary)
     table = benchmark.markdown_table(summary)
+    if sizes:
+        table += "\n\nWorking sizes: " + ", ".join(f"{name} {size} px" for name, size in sizes.items())
     (base.with_name(base.name + ".md")).write_text(table + "\n", encoding="utf-8")
     print(table)
     print(f"{len(cases)} images x {len(models)} models; per-image scores in {args.out}", file=sys.stderr)
     return 0
+
+
+def _working_sizes(values: list[str]) -> dict[str, int]:
+    sizes: dict[str, int] = {}
+    for value in values:
+        name, _, px = value.partition("=")
+        cls = registry.get(name.strip())
+        if not getattr(cls, "learned", False):
+            raise InputError(f"--working-size: '{cls.name}' is not a learned model; it has no working size")
+        try:
+            size = int(px)
+        except ValueError:
+            raise InputError(f"--working-size wants MODEL=PX, got '{value}'") from None
+        if not 32 <= size <= 4096:
+            raise InputError(f"--working-size: {size} px is outside 32 to 4096")
+        sizes[cls.name] = size
+    return sizes

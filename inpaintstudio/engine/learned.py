@@ -39,6 +39,7 @@ def _check_fit(expected: dict[str, Any], tensors: dict[str, Any], name: str) -> 
 class LearnedInpainter(Inpainter):
     learned: ClassVar[bool] = True
     half_precision_safe: ClassVar[bool] = True  # run in float16 on CUDA
+    working_size_override: ClassVar[int | None] = None  # set per family by ``eval --working-size``
     importable: ClassVar[bool] = False  # public checkpoints can be imported (engine/checkpoint_import.py)
 
     def __init__(self, device: str = "cpu") -> None:
@@ -78,7 +79,10 @@ class LearnedInpainter(Inpainter):
 
     @classmethod
     def working_size(cls) -> int | None:
-        """Weights trained at another scale can ask for their own working size (config "working_size")."""
+        """Weights trained at another scale can ask for their own working size (config "working_size");
+        ``working_size_override`` (set by ``inpaintstudio eval --working-size``) tries another one."""
+        if cls.working_size_override is not None:
+            return cls.working_size_override
         try:
             spec = cls.weights_spec()
         except WeightsError:

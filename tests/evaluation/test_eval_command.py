@@ -76,3 +76,36 @@ def test_sketch_for_is_inside_the_hole_and_thin(photo, make_hole):
     sketch = benchmark.sketch_for(photo, hole, working_size=128)
     assert sketch.any() and not (sketch & ~hole).any()
     assert sketch.mean() < 0.5 * hole.mean()
+
+
+def test_a_learned_model_can_be_scored_at_another_working_size(capsys, tmp_path, eval_set):
+    """``--working-size`` changes what the model sees (so the scores change), is named in the report,
+    and leaves nothing behind in the process; a classical model has no working size to change."""
+    from inpaintstudio.engine import registry
+
+    if not registry.get("deepfillv2").status().ready:
+        pytest.skip("deepfillv2 has no shipped weights")
+    images, masks = eval_set
+    scores = {}
+    for size in ("64", "192"):
+        out = tmp_path / f"r{size}.csv"
+        args = ["eval", "--images", str(images), "--masks", str(masks), "--models", "deepfillv2", "--device", "cpu"]
+        assert main([*args, "--working-size", f"deepfillv2={size}", "--out", str(out)]) == 0
+        assert f"deepfillv2 {size} px" in (tmp_path / f"r{size}.md").read_text()
+        scores[size] = [float(r["l1_hole"]) for r in csv.DictReader(out.open())]
+        assert registry.get("deepfillv2").working_size_override is None
+    assert scores["64"] != scores["192"]
+    capsys.readouterr()
+    args = [
+        "eval",
+        "--images",
+        str(images),
+        "--masks",
+        str(masks),
+        "--models",
+        "telea",
+        "--out",
+        str(tmp_path / "t.csv"),
+    ]
+    assert main([*args, "--working-size", "telea=256"]) == 1
+    assert "not a learned model" in capsys.readouterr().err
