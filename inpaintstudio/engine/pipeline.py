@@ -127,7 +127,11 @@ def run_fill(request: FillRequest, ctx: JobContext | None = None, cache: ModelCa
             raise RuntimeError(f"{cls.name} returned {filled.shape} {filled.dtype}, expected {prepared.image.shape}")
         # The patch starts as a copy of the region, so pixels outside the hole stay bit-identical.
         pixels = np.array(canvas[rows, cols], copy=True)
-        processing.paste_holes(pixels, processing.restore(filled, prepared), region_hole)
+        restored = processing.restore(filled, prepared)
+        if processing.achromatic(pixels, ~region_hole):
+            # Learned models trained on colour photos tint a black-and-white picture's holes.
+            restored = processing.desaturate(restored)
+        processing.paste_holes(pixels, restored, region_hole)
         patches.append(Patch(region, pixels, region_hole))
         stage.progress(1.0)
     device_used = getattr(inpainter, "device", device)

@@ -112,3 +112,31 @@ def test_model_cache_reuses_and_releases():
     assert cache.get(telea, "cpu", ctx) is first
     other = cache.get(registry.get("navier-stokes"), "cpu", ctx)
     assert other is not first
+
+
+def test_a_black_and_white_photo_gets_a_black_and_white_fill(photo):
+    """Learned models trained on colour photos tint the holes of a grey picture stored as RGB; the
+    pipeline keeps such fills grey, and leaves a colour photo's fill alone."""
+    from inpaintstudio.engine.base import Inpainter
+
+    @registry.register
+    class Tinted(Inpainter):
+        name = "test-purple"
+
+        def inpaint(self, image, mask, sketch, ctx):
+            out = image.copy()
+            out[mask] = (150, 90, 170)
+            return out
+
+    try:
+        hole = np.zeros(photo.shape[:2], bool)
+        hole[100:150, 120:200] = True
+        grey = np.repeat(photo.mean(axis=2, keepdims=True).round().astype(np.uint8), 3, axis=2)
+        grey[..., 2] = np.clip(grey[..., 2].astype(int) + 2, 0, 255)  # a JPEG's chroma noise
+        filled = run_fill(FillRequest(grey, hole, "test-purple")).image
+        assert (filled[hole][:, 0] == filled[hole][:, 1]).all() and (filled[hole][:, 1] == filled[hole][:, 2]).all()
+        assert (filled[~hole] == grey[~hole]).all()
+        coloured = run_fill(FillRequest(photo, hole, "test-purple")).image
+        assert (coloured[hole] == (150, 90, 170)).all()
+    finally:
+        registry.unregister("test-purple")
