@@ -20,8 +20,9 @@ from inpaintstudio.engine.request import FillRequest
 from inpaintstudio.evaluation.metrics import l1
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
-# srn is not in this list: its CPU run diverged before it was good enough to ship (README, Models and
-# weights); the app reports it as needing weights, which tests/engine/test_learned_weights.py covers.
+# srn is not in this list: its CPU runs were not good enough to ship (at lr 5e-4 it diverged; at 2e-4,
+# 1,600 steps restored validation borders 3 dB below patchmatch, as blurred frames); the app reports it as
+# needing weights, which tests/engine/test_learned_weights.py covers.
 LEARNED = ("deepfillv2", "csa")
 MAX_BYTES = 25 * 1024 * 1024
 
