@@ -23,7 +23,7 @@ import numpy as np
 from inpaintstudio.document import imageio
 from inpaintstudio.document.brush import Brush, apply_coverage, segment_coverage
 from inpaintstudio.document.history import CanvasEdit, CompositeEdit, ExtentEdit, History, RectEdit, TileRecorder
-from inpaintstudio.engine.request import FillRequest, FillResult, Patch, frozen_copy
+from inpaintstudio.engine.request import FillRequest, FillResult, Patch
 from inpaintstudio.errors import InputError
 from inpaintstudio.geometry import Rect, mask_bbox
 
@@ -274,16 +274,15 @@ class Document:
     # -- fills -------------------------------------------------------------------------------------
     def fill_request(self, model: str, *, device: str = "auto", strategy: str = "crop") -> FillRequest:
         """Snapshot the current state for a fill (copies, so painting can go on meanwhile)."""
-        # Each array is made fresh here and handed over read-only, so the request takes it without a
-        # second copy (this runs on the GUI thread and a 50-megapixel photo is 150 MB).
+        # Arrays made fresh here are handed over read-only, so the request takes them without a second
+        # copy (this runs on the GUI thread and a 50-megapixel photo is 150 MB); the request copies the
+        # document's own 8-bit image itself.
         sketch = self.sketch >= THRESHOLD
         sketch.flags.writeable = False
         hole = self.hole()
         hole.flags.writeable = False
         image = self.display_rgb8()
-        if image is self.image:
-            image = frozen_copy(image)
-        else:  # converted from 16 bits: already a fresh array
+        if image is not self.image:  # converted from 16 bits: already a fresh array
             image.flags.writeable = False
         return FillRequest(
             image=image,

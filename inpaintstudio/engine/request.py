@@ -34,13 +34,6 @@ def _as_bool(array: np.ndarray) -> np.ndarray:
     return fresh
 
 
-def frozen_copy(array: np.ndarray) -> np.ndarray:
-    """The snapshot a request takes as it is: a read-only copy the caller does not keep writing to."""
-    out = np.array(array, copy=True)
-    out.flags.writeable = False
-    return out
-
-
 @dataclass(frozen=True)
 class FillRequest:
     image: np.ndarray  # H x W x 3 uint8 RGB
