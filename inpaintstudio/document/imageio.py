@@ -157,11 +157,8 @@ def decode_image(data: bytes, *, name: str = "image", max_pixels: int | None = D
                 f"{max_pixels / 1e6:.0f} megapixels (raise it with --max-pixels, or --no-pixel-limit)"
             )
         try:
-            exif = im.getexif()
-            orientation = int(exif.get(EXIF_ORIENTATION, 1) or 1)
-        except Exception:
-            orientation = 1
-        try:
+            # Decode first: reading a PNG's EXIF decodes its pixels too, and a decode error raised there
+            # would be swallowed below with the broken EXIF, leaving a partly black picture behind.
             im.load()
             if _sixteen_bit_colour(im, data):
                 rgb, alpha, gray, depth, mode = _decode_16bit_colour(data, name)
@@ -172,6 +169,10 @@ def decode_image(data: bytes, *, name: str = "image", max_pixels: int | None = D
         except _DECODE_ERRORS as exc:
             reason = str(exc) or type(exc).__name__
             raise ImageLoadError(f"{name} is damaged or truncated: {reason}") from exc
+        try:
+            orientation = int(im.getexif().get(EXIF_ORIENTATION, 1) or 1)
+        except Exception:  # broken EXIF: the pixels are stored upright as far as anyone can tell
+            orientation = 1
         icc = im.info.get("icc_profile") if mode != "CMYK" else None  # a CMYK profile does not fit RGB
         dpi = im.info.get("dpi")
         meta = ImageMeta(

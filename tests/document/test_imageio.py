@@ -153,3 +153,24 @@ def test_failed_save_leaves_the_old_file_and_no_temporary(tmp_path, photo, monke
         imageio.save_image(out, photo)
     assert out.read_bytes() == b"old content"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.png"]
+
+
+def _zero_a_block(data: bytes, at: float = 0.5, size: int = 4096) -> bytes:
+    damaged = bytearray(data)
+    start = int(len(damaged) * at)
+    damaged[start : start + size] = bytes(size)
+    return bytes(damaged)
+
+
+def test_a_png_with_a_corrupt_data_stream_is_an_error_not_a_partial_picture(tmp_path, photo):
+    # Reading EXIF makes Pillow decode a PNG; the decode error must not be swallowed there and leave a
+    # picture whose lower rows are black.
+    path = tmp_path / "good.png"
+    Image.fromarray(photo).save(path)
+    damaged = _zero_a_block(path.read_bytes())
+    with pytest.raises(ImageLoadError, match="damaged"):
+        imageio.decode_image(damaged, name="damaged.png")
+    mask = tmp_path / "mask.png"
+    mask.write_bytes(damaged)
+    with pytest.raises(ImageLoadError, match="damaged"):
+        imageio.load_binary_map(mask, (photo.shape[1], photo.shape[0]), "the mask")
