@@ -39,6 +39,16 @@ READ_FORMATS = ("JPEG", "PNG", "WEBP", "TIFF", "GIF", "BMP")
 warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL\.")
 
 EXIF_ORIENTATION = 0x0112
+# TIFF tags that describe how a file stores its pixels (size, samples, colour model, compression, strips
+# and tiles, colour map, embedded ICC and layers). Pillow's EXIF of a TIFF is the file's whole first IFD,
+# and a TIFF written with EXIF takes those tags over its own: a CMYK or float source's tags would describe
+# pixels the new file does not have. They are never kept as EXIF; the descriptive tags are.
+TIFF_LAYOUT_TAGS = frozenset(
+    [254, 255, 256, 257, 258, 259, 262, 263, 264, 265, 266, 273, 277, 278, 279, 280, 281, 284, 288, 289]
+    + [290, 291, 292, 293, 301, 317, 318, 319, 320, 321, 322, 323, 324, 325, 330, 332, 333, 334, 336, 337]
+    + [338, 339, 340, 341, 342, 347, *range(512, 522), 529, 530, 531, 532, 32995, 32996, 32997, 32998]
+    + [34675, 37724]
+)
 SAVE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP", ".tif": "TIFF", ".tiff": "TIFF"}
 OPEN_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.tif *.tiff *.bmp *.gif)"
 _DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, struct.error, IndexError, TypeError, zlib.error)
@@ -93,6 +103,8 @@ def _sixteen_bit_colour(im: Image.Image, data: bytes) -> bool:
 def _clean_exif(im: Image.Image) -> bytes | None:
     try:
         exif = im.getexif()
+        for tag in TIFF_LAYOUT_TAGS.intersection(exif):
+            del exif[tag]
         if not exif:
             return None
         if EXIF_ORIENTATION in exif:

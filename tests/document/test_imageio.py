@@ -174,3 +174,23 @@ def test_a_png_with_a_corrupt_data_stream_is_an_error_not_a_partial_picture(tmp_
     mask.write_bytes(damaged)
     with pytest.raises(ImageLoadError, match="damaged"):
         imageio.load_binary_map(mask, (photo.shape[1], photo.shape[0]), "the mask")
+
+
+@pytest.mark.parametrize("kind", ["CMYK", "F"])
+def test_cmyk_and_float_tiffs_give_tiffs_that_open(tmp_path, photo, kind):
+    # Pillow's EXIF of a TIFF is its whole first IFD: the source's layout tags (bits per sample, colour
+    # model, sample format, strip offsets) must not be copied into a new file of another layout.
+    src = tmp_path / f"{kind}.tif"
+    exif = Image.Exif()
+    exif[0x010F] = "TestCamera"
+    if kind == "F":
+        Image.fromarray(photo[..., 1].astype(np.float32), "F").save(src, exif=exif.tobytes())
+    else:
+        Image.fromarray(photo).convert("CMYK").save(src, exif=exif.tobytes())
+    loaded = imageio.load_image(src)
+    out = tmp_path / "out.tif"
+    imageio.save_image(out, loaded.pixels, loaded.alpha, loaded.meta)
+    with Image.open(out) as reread:
+        assert np.array_equal(np.asarray(reread.convert("RGB")), imageio.load_image(out).pixels)
+        assert reread.getexif().get(0x010F) == "TestCamera", "descriptive tags are kept"
+    assert np.array_equal(imageio.load_image(out).pixels, loaded.pixels)
