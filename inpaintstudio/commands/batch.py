@@ -57,6 +57,19 @@ def output_for(image: Path, out_dir: Path, fmt: str) -> Path:
     return out_dir / (image.name if suffix in imageio.SAVE_FORMATS else f"{image.stem}.png")
 
 
+def _refuse_replacing_inputs(images: list[Path], masks: dict[str, list[Path]], out_dir: Path, fmt: str) -> None:
+    """Before any work: refuse an output folder where results would replace images or masks."""
+    if not out_dir.is_dir():
+        return
+    inputs = {common.file_id(p) for p in images + [mask for group in masks.values() for mask in group]}
+    replaced = [image for image in images if common.file_id(output_for(image, out_dir, fmt)) in inputs - {None}]
+    if replaced:
+        raise InputError(
+            f"the results would replace {len(replaced)} input file(s) in {out_dir} (e.g. {replaced[0].name}); "
+            "choose another --out folder, or give --overwrite to replace them"
+        )
+
+
 def run(args: argparse.Namespace) -> int:
     common.check_quality(args.quality)
     images = images_in(args.images)
@@ -65,6 +78,8 @@ def run(args: argparse.Namespace) -> int:
     masks: dict[str, list[Path]] = {}
     for mask in images_in(args.masks):
         masks.setdefault(mask.stem, []).append(mask)
+    if not args.overwrite:
+        _refuse_replacing_inputs(images, masks, args.out, args.format)
     args.out.mkdir(parents=True, exist_ok=True)
     model = common.choose_model(args.model, sketch=False, extend=False)
 
@@ -90,6 +105,7 @@ def run(args: argparse.Namespace) -> int:
                 quality=args.quality,
                 cache=cache,
                 ctx=JobContext(progress=report),
+                overwrite=args.overwrite,
             )
             done += 1
             for notice in outcome.notices:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 from dataclasses import dataclass
@@ -49,6 +50,9 @@ def add_fill_options(parser: argparse.ArgumentParser, *, model_required: bool = 
         help=f"refuse images larger than N pixels (default {imageio.DEFAULT_MAX_PIXELS:,})",
     )
     limit.add_argument("--no-pixel-limit", action="store_true", help="accept images of any size")
+    parser.add_argument(
+        "--overwrite", action="store_true", help="let an output replace an input file (refused otherwise)"
+    )
 
 
 def pixel_limit(args: argparse.Namespace) -> int | None:
@@ -87,13 +91,28 @@ def choose_model(name: str, *, sketch: bool, extend: bool) -> str:
     raise InputError("no model is ready for this job")
 
 
-def check_output_path(out: Path) -> None:
-    """Fail before any work is done when the result could not be written."""
+def file_id(path: Path) -> tuple[int, int] | None:
+    """(device, inode) of an existing file: equal for every path to it (links, '..'); None if it is not there."""
+    try:
+        stat = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    return stat.st_dev, stat.st_ino
+
+
+def check_output_path(out: Path, inputs: tuple[Path | None, ...] = (), *, overwrite: bool = False) -> None:
+    """Fail before any work is done when the result could not be written, or would replace one of
+    ``inputs`` without ``overwrite``."""
     imageio.format_for(out)
     if not out.parent.is_dir():
         raise InputError(f"cannot write {out}: the folder {out.parent} does not exist")
     if out.is_dir():
         raise InputError(f"cannot write {out}: it is a folder")
+    target = file_id(out)
+    if target is not None and not overwrite:
+        for source in inputs:
+            if source is not None and file_id(source) == target:
+                raise InputError(f"{out} is an input file; choose another output, or give --overwrite to replace it")
 
 
 @dataclass(frozen=True)
@@ -117,10 +136,12 @@ def fill_file(
     quality: int = 95,
     cache: ModelCache | None = None,
     ctx: JobContext | None = None,
+    overwrite: bool = False,
 ) -> FileOutcome:
-    """Fill one photo into ``out``; ``out`` is written completely or not at all."""
+    """Fill one photo into ``out``; ``out`` is written completely or not at all, and replaces one of the
+    inputs only with ``overwrite``."""
     check_quality(quality)
-    check_output_path(out)
+    check_output_path(out, (image, mask, sketch), overwrite=overwrite)
     if mask is None and not extend:
         raise InputError("nothing to do: give a --mask, an --extend, or both")
     doc = Document.open(image, max_pixels=max_pixels)

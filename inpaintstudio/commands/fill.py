@@ -45,6 +45,7 @@ def run(args: argparse.Namespace) -> int:
             max_pixels=common.pixel_limit(args),
             quality=args.quality,
             ctx=ctx,
+            overwrite=args.overwrite,
         )
     finally:
         progress.clear()
