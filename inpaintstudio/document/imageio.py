@@ -14,6 +14,7 @@ import io
 import struct
 import warnings
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,6 +52,7 @@ TIFF_LAYOUT_TAGS = frozenset(
 )
 SAVE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP", ".tif": "TIFF", ".tiff": "TIFF"}
 OPEN_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.tif *.tiff *.bmp *.gif)"
+SizeCheck = Callable[[int, int], None]  # called with a file's declared (width, height) before decoding
 _DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, struct.error, IndexError, TypeError, zlib.error)
 
 
@@ -136,8 +138,13 @@ def _pixels_from_pil(im: Image.Image) -> tuple[np.ndarray, np.ndarray | None, bo
     return arr, None, False, 8, mode
 
 
-def load_image(path: Path | str, *, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> LoadedImage:
-    """Read any common image file; raise ImageLoadError with a clear reason otherwise."""
+def load_image(
+    path: Path | str, *, max_pixels: int | None = DEFAULT_MAX_PIXELS, check_size: SizeCheck | None = None
+) -> LoadedImage:
+    """Read any common image file; raise ImageLoadError with a clear reason otherwise.
+
+    ``check_size(width, height)`` is called with the size the file declares, before anything is decoded.
+    """
     path = Path(path)
     if not path.exists():
         raise ImageLoadError(f"{path}: no such file")
@@ -147,10 +154,16 @@ def load_image(path: Path | str, *, max_pixels: int | None = DEFAULT_MAX_PIXELS)
         data = path.read_bytes()
     except OSError as exc:
         raise ImageLoadError(f"{path} cannot be read: {exc.strerror or exc}") from exc
-    return decode_image(data, name=str(path), max_pixels=max_pixels)
+    return decode_image(data, name=str(path), max_pixels=max_pixels, check_size=check_size)
 
 
-def decode_image(data: bytes, *, name: str = "image", max_pixels: int | None = DEFAULT_MAX_PIXELS) -> LoadedImage:
+def decode_image(
+    data: bytes,
+    *,
+    name: str = "image",
+    max_pixels: int | None = DEFAULT_MAX_PIXELS,
+    check_size: SizeCheck | None = None,
+) -> LoadedImage:
     if not data:
         raise ImageLoadError(f"{name} is empty (0 bytes)")
     try:
@@ -168,6 +181,8 @@ def decode_image(data: bytes, *, name: str = "image", max_pixels: int | None = D
                 f"{name} is {width}x{height} ({width * height / 1e6:.0f} megapixels), above the limit of "
                 f"{max_pixels / 1e6:.0f} megapixels (raise it with --max-pixels, or --no-pixel-limit)"
             )
+        if check_size is not None:
+            check_size(width, height)
         try:
             # Decode first: reading a PNG's EXIF decodes its pixels too, and a decode error raised there
             # would be swallowed below with the broken EXIF, leaving a partly black picture behind.
@@ -215,22 +230,30 @@ def load_binary_map(path: Path | str, size: tuple[int, int], what: str, orientat
     """Read a mask or sketch image: white (>= 50 %) is set. ``size`` is the photo's (width, height).
 
     A map drawn on the stored (un-rotated) photo is rotated like the photo, so both conventions work.
+    A map that declares another size is refused before it is decoded (a small file can declare billions
+    of pixels, and maps have no pixel limit of their own).
     """
-    loaded = load_image(path, max_pixels=None)
+    w, h = size
+
+    def wrong_size(map_w: int, map_h: int) -> ImageLoadError:
+        return ImageLoadError(f"{what} {path} is {map_w}x{map_h} but the image is {w}x{h}; they must be the same size")
+
+    def check_size(map_w: int, map_h: int) -> None:
+        if (map_w, map_h) not in ((w, h), (h, w)):  # either orientation may fit, once its own EXIF is applied
+            raise wrong_size(map_w, map_h)
+
+    loaded = load_image(path, max_pixels=None, check_size=check_size)
     pixels = loaded.pixels.astype(np.float32)
     if loaded.alpha is not None:  # transparent areas of a mask painted on a layer count as "not set"
         pixels *= loaded.alpha[..., None].astype(np.float32) / (65535.0 if loaded.meta.bit_depth == 16 else 255.0)
     full = 65535.0 if loaded.meta.bit_depth == 16 else 255.0
     binary = pixels.mean(axis=2) >= 0.5 * full
-    w, h = size
     if binary.shape == (h, w):
         return binary
     raw = apply_orientation(binary, orientation) if orientation != 1 else binary
     if raw.shape == (h, w):
         return raw
-    raise ImageLoadError(
-        f"{what} {path} is {binary.shape[1]}x{binary.shape[0]} but the image is {w}x{h}; they must be the same size"
-    )
+    raise wrong_size(binary.shape[1], binary.shape[0])
 
 
 # -- saving -----------------------------------------------------------------------------------------

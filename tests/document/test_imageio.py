@@ -194,3 +194,20 @@ def test_cmyk_and_float_tiffs_give_tiffs_that_open(tmp_path, photo, kind):
         assert np.array_equal(np.asarray(reread.convert("RGB")), imageio.load_image(out).pixels)
         assert reread.getexif().get(0x010F) == "TestCamera", "descriptive tags are kept"
     assert np.array_equal(imageio.load_image(out).pixels, loaded.pixels)
+
+
+def test_a_mask_of_another_declared_size_is_refused_before_decoding(tmp_path, monkeypatch):
+    # A few kilobytes can declare 20000 x 20000 pixels; masks and sketches have no pixel limit of their
+    # own, so their declared size is checked against the photo's before anything is decoded.
+    path = tmp_path / "bomb.png"
+    Image.new("1", (3000, 2000)).save(path)
+    Image.new("1", (20, 30)).save(tmp_path / "rotated.png")
+
+    def no_decoding(self, *args, **kwargs):
+        raise AssertionError("the mask was decoded")
+
+    monkeypatch.setattr("PIL.ImageFile.ImageFile.load", no_decoding)
+    with pytest.raises(ImageLoadError, match="3000x2000 but the image is 40x30; they must be the same size"):
+        imageio.load_binary_map(path, (40, 30), "the mask")
+    with pytest.raises(AssertionError):  # a map of the photo's size, or of its rotated size, is decoded
+        imageio.load_binary_map(tmp_path / "rotated.png", (30, 20), "the mask")
