@@ -29,13 +29,22 @@ class ImagePane(QWidget):
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
         self.setMinimumSize(160, 120)
         self.transform = transform
-        transform.changed.connect(lambda _delta: self.update())
+        # A bound method, not a lambda: Qt drops the connection when the pane is deleted, and detach()
+        # drops it as soon as a new comparison replaces the pane.
+        transform.changed.connect(self._on_transform_changed)
         self.layer: rendering.PhotoLayer | rendering.PatchedPhoto | None = None
         self.origin = (0, 0)
         self.content = Rect(0, 0, 0, 0)
         self.placeholder = ""
         self._drag: QPointF | None = None
         self.resized: Callable[[], None] | None = None
+
+    def _on_transform_changed(self, _delta: object) -> None:
+        self.update()
+
+    def detach(self) -> None:
+        """Stop following the shared transform (the pane is about to be deleted)."""
+        self.transform.changed.disconnect(self._on_transform_changed)
 
     def show_layer(
         self,
@@ -164,6 +173,7 @@ class CompareView(QWidget):
             self._unsubscribe = None
         for pane in [*self.panes, *([self.before_pane] if self.before_pane else [])]:
             self.grid.removeWidget(pane)
+            pane.image.detach()
             pane.deleteLater()
         self.panes, self.before_pane, self._layers = [], None, {}
         self.comparison = comparison

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QPointF
+from PySide6.QtCore import QCoreApplication, QEvent, QPoint, QPointF, Qt
+from PySide6.QtGui import QWheelEvent
 
 from inpaintstudio.geometry import Rect
 from inpaintstudio.ui.canvas.rendering import PatchedPhoto, PhotoLayer
@@ -105,3 +106,31 @@ def test_a_whole_picture_job_is_composed_on_the_worker(small_doc, qtbot):
             assert ("image" in vars(result)) is composed
     finally:
         bridge.shutdown()
+
+
+def test_zooming_after_a_second_comparison_reaches_only_the_live_panes(window, small_doc, qtbot):
+    """The first comparison's panes are deleted; the shared zoom must not call them (libshiboken
+    RuntimeError "Internal C++ object (ImagePane) already deleted", once per old pane and zoom step)."""
+    for _ in range(2):
+        comparison = start(window, small_doc, ["telea", "navier-stokes", "patchmatch"])
+        qtbot.waitUntil(lambda c=comparison: c.finished, timeout=30000)
+        window.compares.close()
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)  # the old panes are gone now
+    comparison = start(window, small_doc, ["telea", "navier-stokes"])
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    view = window.compare_view
+    repainted = []
+    for pane in view.panes:
+        pane.image.update = lambda pane=pane: repainted.append(pane.index)  # noqa: B023
+    pane = view.panes[0].image
+    center = QPoint(pane.width() // 2, pane.height() // 2)
+    wheel = QWheelEvent(
+        center.toPointF(), pane.mapToGlobal(center).toPointF(), QPoint(0, 0), QPoint(0, 120),
+        Qt.MouseButton.NoButton, Qt.KeyboardModifier.ControlModifier, Qt.ScrollPhase.NoScrollPhase, False,
+    )
+    scale = view.transform.scale
+    QCoreApplication.sendEvent(pane, wheel)  # Ctrl + wheel zooms every pane
+    assert view.transform.scale > scale
+    view.fit()
+    assert sorted(set(repainted)) == [0, 1]
+    qtbot.waitUntil(lambda: comparison.finished, timeout=30000)
