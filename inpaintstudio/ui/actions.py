@@ -32,6 +32,11 @@ TOOL_HINTS = {
 }
 
 
+def plain_text(text: str) -> str:
+    """An action's text as a menu shows it: "&&" is one ampersand, a single "&" marks the mnemonic."""
+    return text.replace("&&", "\0").replace("&", "").replace("\0", "&").replace("...", "")
+
+
 def make_action(
     parent: QWidget,
     text: str,
@@ -49,7 +54,7 @@ def make_action(
     if keys:
         action.setShortcuts(keys)
     shown = keys[0].toString(QKeySequence.SequenceFormat.NativeText) if keys else ""
-    plain = text.replace("&&", "\0").replace("&", "").replace("\0", "&").replace("...", "")
+    plain = plain_text(text)
     action.setToolTip(f"{tip or plain} ({shown})" if shown else tip or plain)
     action.setStatusTip(tip or plain)
     action.setCheckable(checkable)

@@ -19,7 +19,15 @@ from inpaintstudio.document.document import Change, Document
 from inpaintstudio.document.tools import BrushTool, EraserTool, ExtendTool, HandTool, SketchTool, StrokeTool, Tool
 from inpaintstudio.engine.pipeline import MAX_EXTEND_FACTOR
 from inpaintstudio.ui import messages
-from inpaintstudio.ui.actions import TOOL_HINTS, TOOL_KEYS, TOOL_TEXT, build_actions, build_menus, build_toolbars
+from inpaintstudio.ui.actions import (
+    TOOL_HINTS,
+    TOOL_KEYS,
+    TOOL_TEXT,
+    build_actions,
+    build_menus,
+    build_toolbars,
+    plain_text,
+)
 from inpaintstudio.ui.brush_panel import BrushPanel
 from inpaintstudio.ui.canvas import CanvasView
 from inpaintstudio.ui.compare_controller import CompareController
@@ -30,6 +38,7 @@ from inpaintstudio.ui.history_panel import HistoryPanel
 from inpaintstudio.ui.model_panel import ModelPanel
 from inpaintstudio.ui.recovery_controller import RecoveryController
 from inpaintstudio.ui.settings import AppSettings
+from inpaintstudio.ui.shortcuts_dialog import MOUSE_ROWS, ShortcutsDialog, key_text, menu_sections
 from inpaintstudio.ui.status_bar import StatusBar
 from inpaintstudio.ui.worker_bridge import FillBridge
 
@@ -85,6 +94,7 @@ class MainWindow(QMainWindow):
         self.compares = CompareController(self, self.bridge)
         self.recovery = RecoveryController(self)
         self.model_manager: ModelManagerDialog | None = None  # made on first use (it imports more)
+        self.shortcuts_dialog: ShortcutsDialog | None = None
         self._connect()
         self.model_panel.reload(s.model)
         self.model_panel.set_device(s.device)
@@ -275,17 +285,16 @@ class MainWindow(QMainWindow):
         elif self.compares.comparison is not None:
             self.compares.close()
 
-    def show_shortcuts(self) -> None:
-        rows = [
-            (a.text().replace("&", ""), a.shortcut().toString())
-            for a in self.actions_.values()
-            if not a.shortcut().isEmpty()
-        ]
-        text = (
-            "\n".join(f"{key:<18} {name}" for name, key in rows)
-            + f"\n{'Space + drag':<18} Pan\n{'Ctrl + wheel':<18} Zoom"
-        )
-        messages.info(self, "Keyboard shortcuts", text)
+    def show_shortcuts(self) -> ShortcutsDialog:
+        """Every shortcut in a table (not modal, so it can stay open while trying them)."""
+        if self.shortcuts_dialog is None:
+            before = self.compare_view.before
+            comparison = [(key_text(before), f"{plain_text(before.text())} (in the comparison)")]
+            sections = [*menu_sections(self.menuBar()), ("Comparison", comparison), ("Mouse", list(MOUSE_ROWS))]
+            self.shortcuts_dialog = ShortcutsDialog(sections, self)
+        self.shortcuts_dialog.show()
+        self.shortcuts_dialog.raise_()
+        return self.shortcuts_dialog
 
     def show_about(self) -> None:
         messages.info(
