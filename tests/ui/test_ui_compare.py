@@ -125,8 +125,14 @@ def test_zooming_after_a_second_comparison_reaches_only_the_live_panes(window, s
     pane = view.panes[0].image
     center = QPoint(pane.width() // 2, pane.height() // 2)
     wheel = QWheelEvent(
-        center.toPointF(), pane.mapToGlobal(center).toPointF(), QPoint(0, 0), QPoint(0, 120),
-        Qt.MouseButton.NoButton, Qt.KeyboardModifier.ControlModifier, Qt.ScrollPhase.NoScrollPhase, False,
+        center.toPointF(),
+        pane.mapToGlobal(center).toPointF(),
+        QPoint(0, 0),
+        QPoint(0, 120),
+        Qt.MouseButton.NoButton,
+        Qt.KeyboardModifier.ControlModifier,
+        Qt.ScrollPhase.NoScrollPhase,
+        False,
     )
     scale = view.transform.scale
     QCoreApplication.sendEvent(pane, wheel)  # Ctrl + wheel zooms every pane
