@@ -6,6 +6,8 @@ them with recorders (see tests/ui/conftest.py) and no modal dialog ever blocks a
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox, QWidget
 
 from inpaintstudio.document import imageio, project
@@ -71,8 +73,16 @@ def ask_open_path(
     return path
 
 
+def save_filter_for(path: str) -> str:
+    """The type filter of ``path``'s suffix (PNG when none fits), so the dialog shows the name's type."""
+    pattern = f"*{Path(path).suffix.lower()}"
+    return next((name for name in SAVE_FILTERS if pattern in name[name.index("(") + 1 : -1].split()), "PNG (*.png)")
+
+
 def ask_save_path(parent: QWidget | None, suggested: str, title: str = "Save image") -> str:
-    path, chosen = QFileDialog.getSaveFileName(parent, title, suggested, ";;".join(SAVE_FILTERS))
+    """Where to save the image; choosing another type in the dialog changes the name's suffix with it."""
+    filters = ";;".join(SAVE_FILTERS)
+    path, chosen = QFileDialog.getSaveFileName(parent, title, suggested, filters, save_filter_for(suggested))
     if path and "." not in path.rsplit("/", 1)[-1]:
         path += SAVE_FILTERS.get(chosen, ".png")
     return path

@@ -6,11 +6,12 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
-from PySide6.QtCore import QMimeData, QUrl
+from PySide6.QtCore import QMimeData, QTimer, QUrl
 from PySide6.QtGui import QImage
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QComboBox, QFileDialog, QLineEdit
 
 from inpaintstudio.document.imageio import load_image
+from inpaintstudio.ui import messages
 from inpaintstudio.ui.settings import AppSettings
 
 
@@ -155,3 +156,30 @@ def test_opening_a_too_large_image_says_so(window, small_doc, tmp_path, dialogs)
     assert not window.files.open_path(huge)
     assert window.doc is small_doc
     assert "megapixels" in dialogs.errors[-1][1]
+
+
+ASK_SAVE_PATH = messages.ask_save_path  # the real dialog (conftest's recorder replaces it in each test)
+
+
+def test_save_as_shows_the_type_of_the_suggested_name(window, tmp_path, qtbot):
+    """A JPEG photo's suggestion is name-inpainted.jpg: the type filter must show JPEG, not PNG; choosing
+    another type changes the name's suffix with it."""
+    seen: dict[str, str] = {}
+
+    def look_and_answer() -> None:
+        dialog = QApplication.activeModalWidget()
+        if not isinstance(dialog, QFileDialog):
+            QTimer.singleShot(20, look_and_answer)
+            return
+        name = dialog.findChild(QLineEdit, "fileNameEdit")
+        seen["filter"], seen["name"] = dialog.selectedNameFilter(), name.text()
+        types = dialog.findChild(QComboBox, "fileTypeCombo")
+        types.setCurrentIndex(types.findText("TIFF (*.tif *.tiff)"))
+        types.activated.emit(types.currentIndex())  # what choosing it in the list does
+        seen["after"] = name.text()
+        dialog.reject()
+
+    for suffix, wanted in ((".jpg", "JPEG (*.jpg *.jpeg)"), (".webp", "WebP (*.webp)"), (".png", "PNG (*.png)")):
+        QTimer.singleShot(0, look_and_answer)
+        assert ASK_SAVE_PATH(window, str(tmp_path / f"photo-inpainted{suffix}")) == ""
+        assert seen == {"filter": wanted, "name": f"photo-inpainted{suffix}", "after": "photo-inpainted.tif"}
