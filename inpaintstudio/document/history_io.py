@@ -15,6 +15,7 @@ refused). A damaged history is an :class:`~inpaintstudio.errors.ImageLoadError`.
 from __future__ import annotations
 
 import json
+import math
 import zlib
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +33,7 @@ from inpaintstudio.document.history import (
     TileEdit,
     tile_rect,
 )
+from inpaintstudio.document.imageio import megapixels
 from inpaintstudio.errors import ImageLoadError
 from inpaintstudio.geometry import Rect
 
@@ -43,6 +45,7 @@ MAX_BYTES = 200_000_000
 MAX_DEPTH = 4  # composite edits inside composite edits
 MAX_NODES = 100_000  # edits and patches described by one index
 _COORD_LIMIT = 1 << 31
+_INFLATE_PIECE = 1 << 20  # bytes of a patch inflated at a time while checking it
 
 
 class _Damaged(Exception):  # noqa: N818 - internal, turned into ImageLoadError
@@ -171,9 +174,10 @@ class RestoredHistory:
 class _Reader:
     """Parses the index into edits (pass 1), then checks them against the layer sizes (pass 2)."""
 
-    def __init__(self, blobs: bytes, layers: dict[str, LayerSpec]) -> None:
+    def __init__(self, blobs: bytes, layers: dict[str, LayerSpec], max_pixels: int | None = None) -> None:
         self.blobs = blobs
         self.layers = layers
+        self.max_pixels = max_pixels
         self.nodes = 0
         self._checked: set[tuple[int, int, int]] = set()
 
@@ -310,16 +314,22 @@ class _Reader:
     def check_patch(self, packed: Packed, rect: Rect, size: tuple[int, int]) -> None:
         if rect.is_empty() or not Rect(0, 0, *size).contains(rect) or packed.shape[:2] != (rect.h, rect.w):
             raise _Damaged(f"a patch {packed.shape[:2]} does not fit its place {rect} in a {size[0]}x{size[1]} layer")
-        expected = int(np.prod(packed.shape)) * np.dtype(packed.dtype).itemsize
+        expected = math.prod(packed.shape) * np.dtype(packed.dtype).itemsize  # Python ints: never overflows
         key = (len(packed.data), hash(packed.data), expected)  # shared patches are inflated once
         if key in self._checked:
             return
-        inflater = zlib.decompressobj()
+        # Inflated a piece at a time and counted, never held: memory stays small whatever the data says.
+        inflater, pending, inflated = zlib.decompressobj(), packed.data, 0
         try:
-            raw = inflater.decompress(packed.data, expected + 1)
+            while not inflater.eof:
+                piece = inflater.decompress(pending, _INFLATE_PIECE)
+                pending = inflater.unconsumed_tail
+                inflated += len(piece)
+                if inflated > expected or not (piece or pending):
+                    break
         except zlib.error as exc:
             raise _Damaged(f"a patch is corrupt ({exc})") from None
-        if len(raw) != expected or not inflater.eof:
+        if inflated != expected or not inflater.eof:
             raise _Damaged("a patch does not hold the number of pixels its shape says")
         self._checked.add(key)
 
@@ -345,6 +355,11 @@ class _Reader:
                 self.check_extent(extent, size)
         elif isinstance(edit, CanvasEdit):
             grown = self.grown_size(edit)
+            if self.max_pixels and grown[0] * grown[1] > self.max_pixels:
+                raise ImageLoadError(
+                    f"the undo history grows the canvas to {grown[0]}x{grown[1]} ({megapixels(grown[0] * grown[1])} "
+                    f"megapixels), above the limit of {megapixels(self.max_pixels)} megapixels"
+                )
             if not Rect(0, 0, *grown).contains(edit.inner()) or edit.old_size != size:
                 raise _Damaged("a canvas step does not match the size of the layers")
             self.check_extent(edit.old_extent, size)
@@ -362,10 +377,16 @@ class _Reader:
 
 
 def deserialise(
-    index_bytes: bytes, blobs: bytes, layers: dict[str, LayerSpec], size: tuple[int, int]
+    index_bytes: bytes,
+    blobs: bytes,
+    layers: dict[str, LayerSpec],
+    size: tuple[int, int],
+    *,
+    max_pixels: int | None = None,
 ) -> RestoredHistory:
     """Edits, position and saved position from a stored history, for layers of ``size`` (width, height)
-    now. Raises ImageLoadError (without the file name; the caller adds it) when anything does not fit."""
+    now. Raises ImageLoadError (without the file name; the caller adds it) when anything does not fit, or
+    when a step would grow the canvas above ``max_pixels`` (None: no limit)."""
     try:
         try:
             index = json.loads(index_bytes.decode("utf-8"))
@@ -378,7 +399,7 @@ def deserialise(
         steps = index.get("edits")
         if not isinstance(steps, list):
             raise _Damaged("it lists no steps")
-        reader = _Reader(blobs, layers)
+        reader = _Reader(blobs, layers, max_pixels)
         edits = [reader.edit(step) for step in steps]
         position = reader.integer(index.get("position"), "the position", 0, len(edits))
         saved = index.get("saved_position")

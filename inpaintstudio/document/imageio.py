@@ -138,6 +138,21 @@ def _pixels_from_pil(im: Image.Image) -> tuple[np.ndarray, np.ndarray | None, bo
     return arr, None, False, 8, mode
 
 
+def megapixels(pixels: int) -> str:
+    """'120', '3', '0.25': a pixel count in megapixels, for messages."""
+    value = pixels / 1e6
+    return f"{value:.0f}" if value >= 10 else f"{value:.2g}"
+
+
+def check_pixel_limit(name: str, width: int, height: int, max_pixels: int | None) -> None:
+    """Refuse a picture of ``width`` x ``height`` above ``max_pixels`` (None: no limit), before decoding."""
+    if max_pixels and width * height > max_pixels:
+        raise ImageLoadError(
+            f"{name} is {width}x{height} ({megapixels(width * height)} megapixels), above the limit of "
+            f"{megapixels(max_pixels)} megapixels (raise it with --max-pixels, or --no-pixel-limit)"
+        )
+
+
 def load_image(
     path: Path | str, *, max_pixels: int | None = DEFAULT_MAX_PIXELS, check_size: SizeCheck | None = None
 ) -> LoadedImage:
@@ -176,11 +191,7 @@ def decode_image(
         width, height = im.size
         if width <= 0 or height <= 0:
             raise ImageLoadError(f"{name} has no pixels ({width}x{height})")
-        if max_pixels and width * height > max_pixels:
-            raise ImageLoadError(
-                f"{name} is {width}x{height} ({width * height / 1e6:.0f} megapixels), above the limit of "
-                f"{max_pixels / 1e6:.0f} megapixels (raise it with --max-pixels, or --no-pixel-limit)"
-            )
+        check_pixel_limit(name, width, height, max_pixels)
         if check_size is not None:
             check_size(width, height)
         try:

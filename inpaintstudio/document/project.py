@@ -326,6 +326,8 @@ def _read_description(zf: _Zip, path: Path) -> dict[str, Any]:
         description = json.loads(zf.read(PROJECT_JSON, MAX_JSON_BYTES).decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
         raise ImageLoadError(f"{path} is damaged: {PROJECT_JSON} is not valid JSON ({exc})") from None
+    except RecursionError:
+        raise ImageLoadError(f"{path} is damaged: {PROJECT_JSON} is nested too deeply") from None
     _check(isinstance(description, dict), path, f"{PROJECT_JSON} is not an object")
     if description.get("format") != FORMAT_NAME:
         raise ImageLoadError(f"{path} is not an InpaintStudio project (unknown format {description.get('format')!r})")
@@ -340,8 +342,15 @@ def _read_description(zf: _Zip, path: Path) -> dict[str, Any]:
     return description
 
 
+def png_bound(size: tuple[int, int], bytes_per_pixel: int) -> int:
+    """The most bytes a PNG of ``size`` pixels can take: its raw rows (stored, never inflated by more than
+    a fraction of a percent by deflate and chunk framing) plus headers."""
+    w, h = size
+    return int(h * (1 + w * bytes_per_pixel) * 1.01) + (1 << 16)
+
+
 def _read_layer(zf: _Zip, name: str, size: tuple[int, int], path: Path) -> np.ndarray:
-    data = zf.read(name)
+    data = zf.read(name, png_bound(size, 1))
     try:
         with Image.open(io.BytesIO(data)) as im:
             _check(im.format == "PNG" and im.mode == "L", path, f"{name} is not an 8-bit grayscale PNG")
@@ -366,51 +375,60 @@ def read_project(
         raise ImageLoadError(f"{path} is a folder, not a project file")
     zf = _Zip(path, max_pixels)
     try:
-        description = _read_description(zf, path)
-        w, h = description.get("width"), description.get("height")
-        _check(type(w) is int and type(h) is int and w > 0 and h > 0, path, "its image size is invalid")
-        dtype = description.get("dtype")
-        _check(dtype in ("uint8", "uint16"), path, f"its image type {dtype!r} is invalid")
-        has_alpha = description.get("alpha")
-        _check(isinstance(has_alpha, bool), path, "it does not say whether the image has alpha")
-        extent_value = description.get("extent")
-        _check(
-            isinstance(extent_value, list) and len(extent_value) == 4 and all(type(v) is int for v in extent_value),
-            path,
-            "its extent is invalid",
-        )
-        extent = Rect(*extent_value)
-        _check(extent.contains(Rect(0, 0, w, h)), path, "its extent does not contain the image")
-        original = description.get("original_path")
-        _check(original is None or (isinstance(original, str) and 0 < len(original) < 4096), path, "bad original path")
-        meta = _meta_from_json(description.get("meta"), path)
-
-        loaded = imageio.decode_image(zf.read(IMAGE_PNG), name=f"{path} ({IMAGE_PNG})", max_pixels=max_pixels)
-        got = (loaded.pixels.shape[1], loaded.pixels.shape[0])
-        _check(got == (w, h), path, f"{IMAGE_PNG} is {got[0]}x{got[1]}, the project says {w}x{h}")
-        _check(loaded.pixels.dtype == np.dtype(dtype), path, f"{IMAGE_PNG} is {loaded.pixels.dtype}, expected {dtype}")
-        _check((loaded.alpha is not None) == has_alpha, path, f"{IMAGE_PNG} does not match the alpha flag")
-        mask = _read_layer(zf, MASK_PNG, (w, h), path)
-        sketch = _read_layer(zf, SKETCH_PNG, (w, h), path)
-
-        doc = Document(loaded.pixels, loaded.alpha, meta, Path(original) if original else None)
-        doc.layer("mask")[...] = mask
-        doc.layer("sketch")[...] = sketch
-        doc.extent = extent
-        saved: int | None = 0
-        if history and description.get("history") is True:
-            layers = {name: LayerSpec(a.dtype, a.shape[2:]) for name, a in doc.layers().items()}
-            index = zf.read(history_io.INDEX_NAME, MAX_JSON_BYTES)
-            blobs = zf.read(history_io.BLOBS_NAME, history_io.MAX_BYTES * 2)
-            try:
-                restored = history_io.deserialise(index, blobs, layers, (w, h))
-            except ImageLoadError as exc:
-                raise ImageLoadError(f"{path}: {exc}") from None
-            doc.history.edits = restored.edits
-            doc.history.position = restored.position
-            saved = restored.saved_position
+        return _read_members(zf, path, max_pixels, history)
+    except (RecursionError, ValueError, OverflowError) as exc:  # whatever a hostile file reaches is damage
+        raise ImageLoadError(f"{path} is damaged: {exc or type(exc).__name__}") from exc
     finally:
         zf.close()
+
+
+def _read_members(zf: _Zip, path: Path, max_pixels: int | None, history: bool) -> tuple[Document, int | None]:
+    description = _read_description(zf, path)
+    w, h = description.get("width"), description.get("height")
+    _check(type(w) is int and type(h) is int and w > 0 and h > 0, path, "its image size is invalid")
+    dtype = description.get("dtype")
+    _check(dtype in ("uint8", "uint16"), path, f"its image type {dtype!r} is invalid")
+    has_alpha = description.get("alpha")
+    _check(isinstance(has_alpha, bool), path, "it does not say whether the image has alpha")
+    extent_value = description.get("extent")
+    _check(
+        isinstance(extent_value, list) and len(extent_value) == 4 and all(type(v) is int for v in extent_value),
+        path,
+        "its extent is invalid",
+    )
+    extent = Rect(*extent_value)
+    _check(extent.contains(Rect(0, 0, w, h)), path, "its extent does not contain the image")
+    original = description.get("original_path")
+    _check(original is None or (isinstance(original, str) and 0 < len(original) < 4096), path, "bad original path")
+    meta = _meta_from_json(description.get("meta"), path)
+    # Every member is bounded by what the declared size can hold before it is inflated.
+    imageio.check_pixel_limit(f"{path} ({IMAGE_PNG})", w, h, max_pixels)
+    bytes_per_pixel = (4 if has_alpha else 3) * np.dtype(dtype).itemsize
+    image_data = zf.read(IMAGE_PNG, png_bound((w, h), bytes_per_pixel))
+    loaded = imageio.decode_image(image_data, name=f"{path} ({IMAGE_PNG})", max_pixels=max_pixels)
+    got = (loaded.pixels.shape[1], loaded.pixels.shape[0])
+    _check(got == (w, h), path, f"{IMAGE_PNG} is {got[0]}x{got[1]}, the project says {w}x{h}")
+    _check(loaded.pixels.dtype == np.dtype(dtype), path, f"{IMAGE_PNG} is {loaded.pixels.dtype}, expected {dtype}")
+    _check((loaded.alpha is not None) == has_alpha, path, f"{IMAGE_PNG} does not match the alpha flag")
+    mask = _read_layer(zf, MASK_PNG, (w, h), path)
+    sketch = _read_layer(zf, SKETCH_PNG, (w, h), path)
+
+    doc = Document(loaded.pixels, loaded.alpha, meta, Path(original) if original else None)
+    doc.layer("mask")[...] = mask
+    doc.layer("sketch")[...] = sketch
+    doc.extent = extent
+    saved: int | None = 0
+    if history and description.get("history") is True:
+        layers = {name: LayerSpec(a.dtype, a.shape[2:]) for name, a in doc.layers().items()}
+        index = zf.read(history_io.INDEX_NAME, MAX_JSON_BYTES)
+        blobs = zf.read(history_io.BLOBS_NAME, history_io.MAX_BYTES * 2)
+        try:
+            restored = history_io.deserialise(index, blobs, layers, (w, h), max_pixels=max_pixels)
+        except ImageLoadError as exc:
+            raise ImageLoadError(f"{path}: {exc}") from None
+        doc.history.edits = restored.edits
+        doc.history.position = restored.position
+        saved = restored.saved_position
     return doc, saved
 
 

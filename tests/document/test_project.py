@@ -345,3 +345,90 @@ def _set_size(data: bytes, name: str, size: int) -> bytes:
             struct.pack_into("<I", buf, pos + 24, size)
         pos = buf.find(b"PK\x01\x02", pos + 4)
     return bytes(buf)
+
+
+# -- issue 16: decompression bounded by the pixel limit, every failure an ImageLoadError -----------------
+
+
+def _small_project(tmp_path, photo) -> bytes:
+    """A 120 x 90 project with no history (the tests below add their own)."""
+    path = tmp_path / "small.inpaint"
+    project.save_project(Document(photo[:90, :120]), path)
+    return path.read_bytes()
+
+
+def _with_history(data: bytes, index: dict, blobs: bytes) -> bytes:
+    def change(members):
+        members["project.json"] = json.dumps({**json.loads(members["project.json"]), "history": True}).encode()
+        members["history/index.json"] = json.dumps(index).encode()
+        members["history/blobs.bin"] = blobs
+
+    return _rewrite(data, change)
+
+
+def _canvas_growth_to(width: int, height: int) -> tuple[dict, bytes]:
+    """A history whose one (redo) step grows the 120 x 90 canvas to ``width`` x ``height``: strips whose
+    patches are a few kilobytes of zlib that inflate to the whole new canvas."""
+    import zlib
+
+    blobs, strips = b"", {}
+    for layer, channels in (("image", 3), ("mask", 1), ("sketch", 1)):
+        shape = [height, width, 3] if channels == 3 else [height, width]
+        data = zlib.compress(bytes(width * height * channels), 9)
+        strips[layer] = [[[0, 0, width, height], [len(blobs), len(data), shape, "|u1"]]]
+        blobs += data
+    step = {
+        "kind": "canvas",
+        "label": "Extend canvas",
+        "old_size": [120, 90],
+        "offset": [0, 0],
+        "old_extent": [0, 0, 120, 90],
+        "strips": strips,
+    }
+    index = {"format": 1, "position": 0, "saved_position": 0, "dropped": 0, "blob_bytes": len(blobs), "edits": [step]}
+    return index, blobs
+
+
+def test_an_image_member_larger_than_its_pixels_can_be_is_refused_before_inflating(tmp_path, photo):
+    # A PNG followed by megabytes of zeros: a few kilobytes in the zip; its PNG decodes fine.
+    padded = _rewrite(
+        _small_project(tmp_path, photo), lambda m: m.update({"image.png": m["image.png"] + bytes(8 << 20)})
+    )
+    path = tmp_path / "padded.inpaint"
+    path.write_bytes(padded)
+    assert path.stat().st_size < 100_000
+    with pytest.raises(ImageLoadError, match="image.png is implausibly large"):
+        project.load_project(path)
+
+
+def test_a_history_canvas_above_the_pixel_limit_is_refused_before_inflating(tmp_path, photo):
+    index, blobs = _canvas_growth_to(2000, 1500)
+    path = tmp_path / "history-bomb.inpaint"
+    path.write_bytes(_with_history(_small_project(tmp_path, photo), index, blobs))
+    with pytest.raises(ImageLoadError, match=r"2000x1500 \(3 megapixels\), above the limit of 1 megapixels"):
+        project.load_project(path, max_pixels=1_000_000)
+    assert project.load_project(path, max_pixels=4_000_000).history.can_redo()  # within the limit it is fine
+
+
+def test_a_patch_shape_whose_size_overflows_is_damage(tmp_path, photo):
+    index, blobs = _canvas_growth_to(2000, 1500)
+    huge = 2**31 - 1
+    for layer, [[rect, ref]] in index["edits"][0]["strips"].items():
+        rect[2:] = [huge, huge]
+        ref[2][:2] = [huge, huge]
+    path = tmp_path / "overflow.inpaint"
+    path.write_bytes(_with_history(_small_project(tmp_path, photo), index, blobs))
+    with pytest.raises(ImageLoadError, match="overflow.inpaint"):
+        project.load_project(path, max_pixels=None)
+
+
+def test_deeply_nested_json_is_damage_not_a_recursion_error(tmp_path, photo):
+    nested = b"[" * 200_000 + b"]" * 200_000
+    for member in ("project.json", "history/index.json"):
+        path = tmp_path / "nested.inpaint"
+        data = _small_project(tmp_path, photo)
+        if member == "history/index.json":
+            data = _with_history(data, {}, b"")
+        path.write_bytes(_rewrite(data, lambda m, member=member: m.update({member: nested})))
+        with pytest.raises(ImageLoadError, match="nested.inpaint"):
+            project.load_project(path)

@@ -1,0 +1,43 @@
+"""A damaged recovery snapshot at start: a message, the choice to delete it, and the photo named on the
+command line still opens."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+
+from conftest import gradient_photo
+
+from inpaintstudio.document.document import Document
+from inpaintstudio.document.recovery import RecoveryStore
+from inpaintstudio.ui.app import start_session
+
+
+def _damaged_snapshot(store: RecoveryStore) -> None:
+    """A snapshot left by a dead process whose project.json nests 200,000 levels deep."""
+    doc = Document(gradient_photo(60, 40))
+    doc.invert_mask()
+    target = store.save(doc, "crashed")
+    sidecar = store.folder / "crashed.json"
+    sidecar.write_text(json.dumps({**json.loads(sidecar.read_text()), "pid": 999_999_999}))
+    with zipfile.ZipFile(target) as zf:
+        members = {name: zf.read(name) for name in zf.namelist()}
+    members["project.json"] = b"[" * 200_000 + b"]" * 200_000
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    target.write_bytes(out.getvalue())
+
+
+def test_a_damaged_snapshot_is_reported_and_the_named_photo_still_opens(window, dialogs, photo_path):
+    store = RecoveryStore()
+    _damaged_snapshot(store)
+    assert len(store.pending()) == 1
+    dialogs.recover, dialogs.confirm = "recover", True
+    start_session(window, [str(photo_path)])
+    [question] = dialogs.confirms
+    assert "cannot be recovered" in question and "damaged" in question
+    assert store.pending() == [], "deleted as the user chose: not offered again at every start"
+    assert window.doc is not None and window.doc.path == photo_path
