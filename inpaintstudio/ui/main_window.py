@@ -134,6 +134,7 @@ class MainWindow(QMainWindow):
         self.compares.applied.connect(self.recovery.filled)
         c.zoom_changed.connect(self.status.set_zoom)
         c.cursor_moved.connect(self.status.set_position)
+        c.extent_dragged.connect(self._show_size)
 
     # -- the document --------------------------------------------------------------------------------
     def set_document(self, doc: Document | None) -> None:
@@ -149,9 +150,7 @@ class MainWindow(QMainWindow):
         self.recovery.set_document(doc)
         if doc is not None:
             self._unsubscribe = doc.subscribe(self._on_change)
-            self.status.set_size(doc.width, doc.height)
-        else:
-            self.status.set_size(0, 0)
+        self._show_size()
         self._update_title()
         self._update_actions()
 
@@ -159,8 +158,17 @@ class MainWindow(QMainWindow):
         if change.kind in ("history", "saved"):
             self._update_title()
             self._update_actions()
-        elif change.kind == "canvas" and self.doc is not None:
-            self.status.set_size(self.doc.width, self.doc.height)
+        elif change.kind in ("canvas", "extent"):
+            self._show_size()
+
+    def _show_size(self) -> None:
+        """The photo's size, and while borders are extended (or being dragged) the size a fill gives."""
+        doc = self.doc
+        if doc is None:
+            self.status.set_size(0, 0)
+            return
+        content = self.canvas.content_rect()
+        self.status.set_size(doc.width, doc.height, None if content == doc.rect else (content.w, content.h))
 
     def _update_title(self) -> None:
         doc = self.doc

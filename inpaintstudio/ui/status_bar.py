@@ -63,5 +63,12 @@ class StatusBar(QStatusBar):
     def set_zoom(self, scale: float) -> None:
         self.zoom.setText(f"{scale * 100:.0f} %" if scale >= 0.1 else f"{scale * 100:.1f} %")
 
-    def set_size(self, width: int, height: int) -> None:
-        self.size.setText(f"{width} x {height}" if width else "")
+    def set_size(self, width: int, height: int, extended: tuple[int, int] | None = None) -> None:
+        """The photo's size; ``extended``: the size the borders being extended give once filled."""
+        text = f"{width} x {height}" if width else ""
+        tip = "The photo's size in pixels" if width else ""
+        if width and extended is not None:
+            text += f" → {extended[0]} x {extended[1]}"
+            tip = f"The photo is {width} x {height} pixels; Fill extends it to {extended[0]} x {extended[1]}"
+        self.size.setText(text)
+        self.size.setToolTip(tip)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from conftest import drag
+from conftest import drag, view_point
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
@@ -64,3 +64,23 @@ def test_a_model_that_cannot_extend_offers_the_ones_that_can(window, small_doc, 
     assert window.model_panel.current_model() == "patchmatch"
     qtbot.waitUntil(lambda: not window.fills.busy, timeout=30000)
     assert small_doc.width == 200
+
+
+def test_the_status_bar_shows_the_size_the_borders_give(window, small_doc):
+    """While dragging and once dragged, the size shown is the extended one, not the photo's old size."""
+    canvas = window.canvas.viewport()
+    size = window.status.size
+    QTest.keyClick(window.canvas, Qt.Key.Key_X)
+    assert size.text() == "160 x 120"
+    QTest.mousePress(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, view_point(window, 160, 60))
+    QTest.mouseMove(canvas, view_point(window, 200, 60))
+    assert size.text() == "160 x 120 → 200 x 120", "while dragging"
+    QTest.mouseRelease(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, view_point(window, 200, 60))
+    assert small_doc.extent == Rect(0, 0, 200, 120)
+    assert size.text() == "160 x 120 → 200 x 120", "until the fill grows the photo"
+    window.undo()
+    assert size.text() == "160 x 120"
+    window.redo()
+    assert size.text() == "160 x 120 → 200 x 120"
+    window.reset_extent()
+    assert size.text() == "160 x 120"

@@ -60,7 +60,10 @@ class CanvasInteraction(QObject):
     def cancel_drag(self) -> None:
         if self.tool is not None and self.tool.active:
             self.tool.cancel()
-            self.view.update()
+            if isinstance(self.tool, ExtendTool):
+                self.view.show_extent_drag()
+            else:
+                self.view.update()
         self._tool_button = None
         self._pan_from = None
 
@@ -162,7 +165,7 @@ class CanvasInteraction(QObject):
         if self._tool_button is not None and self.tool is not None and self.tool.active:
             changed = self.tool.move(x, y)
             if isinstance(self.tool, ExtendTool) and changed is not None:
-                self.view.update()  # the frame, the handles and the size label move
+                self.view.show_extent_drag()  # the frame, the handles and the size labels move
         elif isinstance(self.tool, ExtendTool):
             self._update_cursor(pos)
         return True
@@ -178,7 +181,7 @@ class CanvasInteraction(QObject):
             x, y = self._image_point(event.position())
             step = self.tool.release(x, y)
             if isinstance(self.tool, ExtendTool):
-                self.view.update()
+                self.view.show_extent_drag()
             self.stroke_finished.emit(step)
             return True
         return False

@@ -33,6 +33,7 @@ HANDLE = 9  # side of an extent handle in view pixels
 class CanvasView(QWidget):
     zoom_changed = Signal(float)
     cursor_moved = Signal(object)  # (x, y) in image pixels, or None when the cursor left the image
+    extent_dragged = Signal()  # the extend tool's frame moved or went away: content_rect() changed
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -109,6 +110,11 @@ class CanvasView(QWidget):
             if self.transform.fitted:
                 self.fit()
             self.update()
+
+    def show_extent_drag(self) -> None:
+        """The extend tool's frame changed: repaint it and say so (the status bar shows its size)."""
+        self.update()
+        self.extent_dragged.emit()
 
     def set_mask_opacity(self, opacity: float) -> None:
         doc = self.doc
