@@ -76,7 +76,9 @@ class FillController(QObject):
             return None
         self.job = self.bridge.submit(request, key=FILL_KEY)
         self._doc, self._label = doc, info.label
-        window.status.set_busy(True, f"Filling with {info.label}...")
+        # A learned model's first fill spends seconds loading the network (and torch) before any progress.
+        first_step = "loading the model" if info.learned else "starting"
+        window.status.set_busy(True, f"Filling with {info.label}: {first_step}...")
         self.busy_changed.emit(True)
         return self.job
 
@@ -107,7 +109,8 @@ class FillController(QObject):
         return doc if doc is self.window.doc else None  # a result for a closed document is dropped
 
     def _on_progress(self, job_id: int, fraction: float, message: str) -> None:
-        if job_id == self.job:
+        # Nothing is counted before the model runs: the text set at the start says what happens until then.
+        if job_id == self.job and fraction > 0:
             self.window.status.set_progress(fraction, f"{self._label}: {message}" if message else "")
 
     def _on_finished(self, job_id: int, result: FillResult) -> None:

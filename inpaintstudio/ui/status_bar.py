@@ -41,13 +41,18 @@ class StatusBar(QStatusBar):
         self.set_autosave("")
 
     def set_busy(self, busy: bool, text: str = "") -> None:
+        """Show (or hide) the task, its progress and Cancel. The bar is a busy indicator until the first
+        progress above zero: a model that is still loading has nothing to count yet."""
         for widget in (self.task, self.progress, self.cancel_button):
             widget.setVisible(busy)
         self.task.setText(text)
+        self.progress.setRange(0, 0 if busy else 1000)
         self.progress.setValue(0)
 
     def set_progress(self, fraction: float, text: str) -> None:
-        self.progress.setValue(round(fraction * 1000))
+        if fraction > 0:
+            self.progress.setRange(0, 1000)
+            self.progress.setValue(round(fraction * 1000))
         if text:
             self.task.setText(text)
 

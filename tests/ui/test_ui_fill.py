@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 import numpy as np
 from conftest import drag
 from PySide6.QtCore import QTimer
 
 from inpaintstudio.document.document import Document
+from inpaintstudio.engine.base import Inpainter
 from inpaintstudio.geometry import Rect
 
 
@@ -134,3 +138,87 @@ def test_unavailable_models_are_listed_disabled_with_the_reason(window):
             assert (
                 info.message and info.message in item.toolTip(0).replace("&#x27;", "'") or info.state in item.toolTip(0)
             )
+
+
+def test_patchmatch_shows_its_progress_and_stops_at_once_when_cancelled(window, qtbot):
+    """A border extension of a 0.5-megapixel photo takes PatchMatch several seconds: the bar must move
+    past the 5 % where the model starts, and Cancel must end it well under a second later."""
+    from PIL import Image
+
+    from inpaintstudio.paths import resources_dir
+
+    photo = np.asarray(Image.open(resources_dir() / "sample.jpg").convert("RGB"))
+    doc = Document(photo)
+    window.set_document(doc)
+    h, w = photo.shape[:2]
+    doc.set_extent(Rect(-w // 3, 0, w + 2 * (w // 3), h))
+    seen = []
+    window.fills.fill("patchmatch")
+    qtbot.waitUntil(lambda: seen.append(window.status.progress.value()) or 60 < seen[-1] < 1000, timeout=20000)
+    assert window.fills.busy, "still searching: the progress came from the search, not from its end"
+    started = time.perf_counter()
+    window.status.cancel_button.click()
+    qtbot.waitUntil(lambda: not window.fills.busy, timeout=20000)
+    latency = time.perf_counter() - started
+    assert latency < 0.5, f"the cancel took {latency:.2f} s"
+    assert (doc.width, doc.height) == (w, h) and doc.history.labels() == ["Extend borders"]
+
+
+class LoadingInpainter(Inpainter):
+    """A learned model whose load() waits until the test lets it finish."""
+
+    name = "test-loading"
+    label = "Loading (test)"
+    learned = True
+    release = threading.Event()
+
+    def load(self, ctx=None):  # noqa: ANN001, ANN201
+        LoadingInpainter.release.wait(10)
+
+    def inpaint(self, image, mask, sketch, ctx):  # noqa: ANN001, ANN201
+        return np.full_like(image, 99)
+
+
+def test_the_first_learned_fill_says_it_loads_the_model(window, small_doc, qtbot):
+    """The bar is busy (not an empty bar) and the text says the model is loading until the fill starts."""
+    from inpaintstudio.engine import registry
+
+    LoadingInpainter.release.clear()
+    registry.register(LoadingInpainter)
+    try:
+        window.model_panel.reload()
+        paint_hole(small_doc)
+        window.fills.fill(LoadingInpainter.name)
+        qtbot.wait(300)
+        bar, task = window.status.progress, window.status.task
+        assert bar.maximum() == 0, "a busy bar while the model loads"
+        assert "loading the model" in task.text()
+        LoadingInpainter.release.set()
+        qtbot.waitUntil(lambda: not window.fills.busy, timeout=10000)
+        assert small_doc.history.labels() == ["Fill (test-loading)"]
+        assert bar.maximum() == 1000, "the busy state ends with the fill"
+    finally:
+        registry.unregister(LoadingInpainter.name)
+
+
+def test_patchmatch_in_its_child_process_fills_as_in_process_and_reports_failures(monkeypatch):
+    """What the app's PatchMatch fills run in (a child process that Cancel can stop) changes no pixel."""
+    import pytest
+    from conftest import gradient_photo
+
+    from inpaintstudio.engine.context import JobContext
+    from inpaintstudio.engine.inpainters import classical
+
+    image = gradient_photo(400, 300)
+    hole = np.zeros((300, 400), bool)
+    hole[100:180, 150:260] = True
+    fractions = []
+    pm = classical.PatchMatchInpainter()
+    in_child = pm.inpaint(image, hole, None, JobContext(progress=lambda f, m: fractions.append(f)))
+    assert len(set(fractions)) > 3 and fractions == sorted(fractions), "the search's progress, in order"
+    monkeypatch.setattr(classical, "CHILD_MIN_PIXELS", 10**9)
+    assert np.array_equal(in_child, pm.inpaint(image, hole, None, JobContext()))
+    monkeypatch.setattr(classical, "CHILD_MIN_PIXELS", 0)
+    monkeypatch.setattr(classical.PatchMatchInpainter, "patch_size", 0)
+    with pytest.raises(RuntimeError, match="patchmatch failed: ValueError: patch_size must be between"):
+        pm.inpaint(image, hole, None, JobContext())
