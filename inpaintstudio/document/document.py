@@ -23,6 +23,7 @@ import numpy as np
 from inpaintstudio.document import imageio
 from inpaintstudio.document.brush import Brush, apply_coverage, segment_coverage
 from inpaintstudio.document.history import CanvasEdit, CompositeEdit, ExtentEdit, History, RectEdit, TileRecorder
+from inpaintstudio.engine import registry
 from inpaintstudio.engine.request import FillRequest, FillResult, Patch
 from inpaintstudio.errors import InputError
 from inpaintstudio.geometry import Rect, mask_bbox
@@ -273,7 +274,12 @@ class Document:
 
     # -- fills -------------------------------------------------------------------------------------
     def fill_request(self, model: str, *, device: str = "auto", strategy: str = "crop") -> FillRequest:
-        """Snapshot the current state for a fill (copies, so painting can go on meanwhile)."""
+        """Snapshot the current state for a fill (copies, so painting can go on meanwhile).
+
+        Refuses (InputError) a classical fill when the mask covers the whole image: telea, navier-stokes
+        and patchmatch fill a hole from the pixels around it, and with none they would hand the input back
+        unchanged as if it had been filled.
+        """
         # Arrays made fresh here are handed over read-only, so the request takes them without a second
         # copy (this runs on the GUI thread and a 50-megapixel photo is 150 MB); the request copies the
         # document's own 8-bit image itself.
@@ -281,6 +287,11 @@ class Document:
         sketch.flags.writeable = False
         hole = self.hole()
         hole.flags.writeable = False
+        if hole.all() and not registry.get(model).learned:
+            raise InputError(
+                f"the mask covers the whole image, so nothing could be filled: {model} fills a hole from the "
+                "pixels around it; leave some of the image unmasked"
+            )
         image = self.display_rgb8()
         if image is not self.image:  # converted from 16 bits: already a fresh array
             image.flags.writeable = False

@@ -60,3 +60,16 @@ def test_batch_refuses_an_output_folder_that_would_replace_inputs(capsys, folder
     )
     assert code == 0, err
     assert images.joinpath("a.png").read_bytes() != before["a.png"]
+
+
+@pytest.mark.parametrize("model", ["telea", "navier-stokes"])
+def test_an_all_white_mask_cannot_be_filled_by_a_diffusion_fill(capsys, tmp_path, folders, model):
+    # Diffusion fills spread the pixels around a hole into it; with every pixel masked there are none, and
+    # OpenCV gives the input back unchanged. That is an error, not a result.
+    images, _ = folders
+    white = tmp_path / "white.png"
+    Image.new("L", Image.open(images / "a.png").size, 255).save(white)
+    out = tmp_path / "out.png"
+    code, _, err = run_cli(capsys, "fill", images / "a.png", "--mask", white, "--model", model, "-o", out)
+    assert code == 1 and "nothing could be filled" in err and "Traceback" not in err
+    assert not out.exists()
