@@ -12,14 +12,18 @@ nothing is ever left half-written. ``--debug`` (or INPAINTSTUDIO_DEBUG=1) shows 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import logging
 import os
+import signal
 import sys
+import threading
 import traceback
+from collections.abc import Iterator
 
 from inpaintstudio import __version__
-from inpaintstudio.errors import InpaintStudioError
+from inpaintstudio.errors import InpaintStudioError, Terminated
 
 # Each module provides add_parser(subparsers) and run(args) -> int; see inpaintstudio/commands/.
 COMMAND_MODULES = ("fill", "batch", "models", "eval", "train")
@@ -78,6 +82,30 @@ def _start_gui(files: list[str], parser: argparse.ArgumentParser) -> int:
     return int(gui_main(files) or 0)
 
 
+def stopped_by(exc: KeyboardInterrupt) -> tuple[str, int]:
+    """('interrupted', 130) for Ctrl-C, ('terminated', 143) for SIGTERM: the word for the message and the
+    exit status a shell reports for a process stopped that way."""
+    return ("terminated", Terminated.exit_status) if isinstance(exc, Terminated) else ("interrupted", 130)
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise Terminated()
+
+
+@contextlib.contextmanager
+def _sigterm_as_exception() -> Iterator[None]:
+    """While a command runs, SIGTERM raises :class:`Terminated` instead of ending the process on the spot,
+    so a file half written is removed (atomic writes clean up on any exception) and not left behind."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv or os.environ.get("INPAINTSTUDIO_DEBUG") == "1"
@@ -94,14 +122,16 @@ def main(argv: list[str] | None = None) -> int:
             if any(a in ("-h", "--help", "--version") for a in argv):
                 parser.parse_args(argv)
             return _start_gui([a for a in argv if a != "--debug"], parser)
-        args = parser.parse_args(argv)
-        return int(modules[args.command].run(args) or 0)  # type: ignore[attr-defined]
+        args = parser.parse_args([a for a in argv if a != "--debug"])  # --debug may come anywhere
+        with _sigterm_as_exception():
+            return int(modules[args.command].run(args) or 0)  # type: ignore[attr-defined]
     except InpaintStudioError as exc:
         print(f"inpaintstudio: error: {exc}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print("inpaintstudio: interrupted; nothing was written", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:  # commands that write several files say themselves what they wrote
+        what, status = stopped_by(exc)
+        print(f"inpaintstudio: {what}; no file was left half-written", file=sys.stderr)
+        return status
     except MemoryError:
         print("inpaintstudio: error: out of memory (try a smaller image or the resize strategy)", file=sys.stderr)
         return 1

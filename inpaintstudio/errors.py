@@ -54,3 +54,10 @@ class DownloadCancelled(FillCancelled):
 
 class TrainingDivergedError(InpaintStudioError):
     """A training run's loss became NaN or infinite; its last good checkpoint was kept."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM reached a command-line command. Raised in the main thread like Ctrl-C, so that a file being
+    written is removed and the command can say where it stopped; the exit status is 128 + 15."""
+
+    exit_status = 143

@@ -10,6 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from inpaintstudio.cli import stopped_by
 from inpaintstudio.commands import common
 from inpaintstudio.document import imageio
 from inpaintstudio.engine.context import JobContext
@@ -80,13 +81,43 @@ def run(args: argparse.Namespace) -> int:
         masks.setdefault(mask.stem, []).append(mask)
     if not args.overwrite:
         _refuse_replacing_inputs(images, masks, args.out, args.format)
-    args.out.mkdir(parents=True, exist_ok=True)
     model = common.choose_model(args.model, sketch=False, extend=False)
+    common.check_can_run(model, args.device)  # what would fail for every image fails once
+    args.out.mkdir(parents=True, exist_ok=True)
 
-    cache = ModelCache()
     progress = common.ProgressLine()
+    done: list[Path] = []
+    try:
+        failures = _fill_all(args, images, masks, model, progress, done)
+    except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM: the finished files stay, the one being written does not
+        progress.clear()
+        what, status = stopped_by(exc)
+        print(
+            f"inpaintstudio: {what} after it filled {len(done)} of {len(images)} images into {args.out}; "
+            "no file was left half-written",
+            file=sys.stderr,
+        )
+        return status
+    progress.show(1.0, "done")
+    progress.clear()
+    print(
+        f"filled {len(done)} of {len(images)} images with {model} into {args.out}"
+        + (f"; {len(failures)} skipped" if failures else "")
+    )
+    return 1 if failures else 0
+
+
+def _fill_all(
+    args: argparse.Namespace,
+    images: list[Path],
+    masks: dict[str, list[Path]],
+    model: str,
+    progress: common.ProgressLine,
+    done: list[Path],
+) -> list[tuple[Path, str]]:
+    """Fill every image, appending each one written to ``done``; returns the skipped ones with the reason."""
+    cache = ModelCache()
     failures: list[tuple[Path, str]] = []
-    done = 0
     for index, image in enumerate(images):
 
         def report(fraction: float, text: str, index: int = index, image: Path = image) -> None:
@@ -107,7 +138,7 @@ def run(args: argparse.Namespace) -> int:
                 ctx=JobContext(progress=report),
                 overwrite=args.overwrite,
             )
-            done += 1
+            done.append(image)
             for notice in outcome.notices:
                 progress.clear()
                 print(f"{image.name}: note: {notice}", file=sys.stderr)
@@ -115,10 +146,4 @@ def run(args: argparse.Namespace) -> int:
             progress.clear()
             print(f"{image.name}: skipped: {exc}", file=sys.stderr)
             failures.append((image, str(exc)))
-    progress.show(1.0, "done")
-    progress.clear()
-    print(
-        f"filled {done} of {len(images)} images with {model} into {args.out}"
-        + (f"; {len(failures)} skipped" if failures else "")
-    )
-    return 1 if failures else 0
+    return failures

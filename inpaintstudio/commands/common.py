@@ -13,10 +13,10 @@ from inpaintstudio.document import imageio
 from inpaintstudio.document.document import Document
 from inpaintstudio.engine import registry
 from inpaintstudio.engine.context import JobContext
-from inpaintstudio.engine.device import DEVICE_CHOICES
+from inpaintstudio.engine.device import DEVICE_CHOICES, resolve_device
 from inpaintstudio.engine.pipeline import ModelCache, run_fill
 from inpaintstudio.engine.request import STRATEGIES
-from inpaintstudio.errors import InputError
+from inpaintstudio.errors import InputError, ModelUnavailableError
 from inpaintstudio.geometry import Rect
 
 AUTO = "auto"
@@ -24,6 +24,17 @@ AUTO = "auto"
 AUTO_INPAINT = ("deepfillv2", "csa", "patchmatch", "telea")
 AUTO_EXTEND = ("srn", "patchmatch")
 LOSSY_FORMATS = ("JPEG", "WEBP")
+
+
+def positive_pixels(text: str) -> int:
+    """argparse type of --max-pixels: a whole number above zero."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number of pixels, got '{text}'")
+    return value
 
 
 def add_fill_options(parser: argparse.ArgumentParser, *, model_required: bool = False) -> None:
@@ -44,7 +55,7 @@ def add_fill_options(parser: argparse.ArgumentParser, *, model_required: bool = 
     limit = parser.add_mutually_exclusive_group()
     limit.add_argument(
         "--max-pixels",
-        type=int,
+        type=positive_pixels,
         default=imageio.DEFAULT_MAX_PIXELS,
         metavar="N",
         help=f"refuse images larger than N pixels (default {imageio.DEFAULT_MAX_PIXELS:,})",
@@ -77,6 +88,16 @@ def parse_extend(text: str | None) -> tuple[int, int, int, int] | None:
     return values  # type: ignore[return-value]
 
 
+def check_can_run(name: str, device: str) -> None:
+    """Fail once, before a folder of work, when the model cannot run here at all (weights, device)."""
+    cls = registry.get(name)
+    status = cls.status()
+    if not status.ready:
+        raise ModelUnavailableError(status.message or f"model '{name}' cannot run here ({status.state})")
+    if cls.learned:
+        resolve_device(device)
+
+
 def choose_model(name: str, *, sketch: bool, extend: bool) -> str:
     if name != AUTO:
         registry.get(name)  # unknown names fail here, with the list of known ones
@@ -100,14 +121,19 @@ def file_id(path: Path) -> tuple[int, int] | None:
     return stat.st_dev, stat.st_ino
 
 
-def check_output_path(out: Path, inputs: tuple[Path | None, ...] = (), *, overwrite: bool = False) -> None:
-    """Fail before any work is done when the result could not be written, or would replace one of
-    ``inputs`` without ``overwrite``."""
-    imageio.format_for(out)
+def check_writable(out: Path) -> None:
+    """Fail before any work is done when a file could not be written at ``out``."""
     if not out.parent.is_dir():
         raise InputError(f"cannot write {out}: the folder {out.parent} does not exist")
     if out.is_dir():
         raise InputError(f"cannot write {out}: it is a folder")
+
+
+def check_output_path(out: Path, inputs: tuple[Path | None, ...] = (), *, overwrite: bool = False) -> None:
+    """Fail before any work is done when the result could not be written, or would replace one of
+    ``inputs`` without ``overwrite``."""
+    imageio.format_for(out)
+    check_writable(out)
     target = file_id(out)
     if target is not None and not overwrite:
         for source in inputs:

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from inpaintstudio.commands.common import ProgressLine
+from inpaintstudio.commands.common import ProgressLine, check_writable
 from inpaintstudio.engine import registry
 from inpaintstudio.engine.device import DEVICE_CHOICES
 from inpaintstudio.errors import InputError
@@ -49,7 +49,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-
+    check_writable(args.out)  # before the evaluation, which takes minutes, not after it
     if not 0.0 <= args.extend_fraction < 0.9:
         raise InputError("--extend-fraction must be between 0 and 0.9")
     extend = args.extend_fraction > 0

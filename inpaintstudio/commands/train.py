@@ -76,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("give at least one --data folder of photos")
     from inpaintstudio.commands.common import ProgressLine
     from inpaintstudio.training.recipes import recipe_class
-    from inpaintstudio.training.trainer import Trainer, TrainSettings
+    from inpaintstudio.training.trainer import Trainer, TrainSettings, training_files
 
     settings = TrainSettings(
         family=args.family,
@@ -96,6 +96,11 @@ def run(args: argparse.Namespace) -> int:
         options=_key_values(args.set),
         vgg=str(args.vgg) if args.vgg else None,
     )
+    for folder in args.data:  # checked before the run folder is made and the networks are built
+        if not folder.exists():
+            raise InputError(f"--data {folder}: no such folder")
+    if not training_files(settings):
+        raise InputError(f"no photos to train on in {', '.join(map(str, args.data))} (after --exclude)")
     try:
         trainer = Trainer(settings, recipe_class(args.family))
     except ValueError as exc:

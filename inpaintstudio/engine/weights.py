@@ -248,6 +248,39 @@ def check_floating(tensors: Mapping[str, Any], name: str) -> None:
             raise WeightsError(f"{name}: tensor '{key}' has dtype {dtype}; weights must be floating point")
 
 
+# What a file that is not a checkpoint most often is, by its first bytes (for the refusal's message).
+_KNOWN_FILES = {
+    b"\x89PNG": "a PNG image",
+    b"\xff\xd8\xff": "a JPEG image",
+    b"GIF8": "a GIF image",
+    b"II*\x00": "a TIFF image",
+    b"MM\x00*": "a TIFF image",
+    b"BM": "a BMP image",
+    b"%PDF": "a PDF document",
+    b"\x1f\x8b": "a gzip archive",
+}
+
+
+def _not_a_checkpoint(path: Path) -> str | None:
+    """Why ``path`` cannot be a PyTorch checkpoint, judged from its first bytes, or None when it may be one.
+
+    torch.save writes a zip archive (``PK``) or, in the legacy format, a pickle (protocol 2 or later,
+    starting with byte 0x80); anything else would only get torch.load's confusing unpickling error.
+    """
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(16)
+    except OSError as exc:
+        return f"it cannot be read: {exc.strerror or exc}"
+    if head.startswith((b"PK\x03\x04", b"\x80")):
+        return None
+    what = next((name for magic, name in _KNOWN_FILES.items() if head.startswith(magic)), None)
+    if what is None and head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        what = "a WebP image"
+    kind = "a PyTorch checkpoint (.pt, .pth, .ckpt) or a .safetensors file"
+    return f"it is {what}, not {kind}" if what else f"it is not {kind}"
+
+
 def load_tensors(path: Path, *, floating_only: bool = False) -> dict[str, Any]:
     """Load a state dict without running any code from the file.
 
@@ -270,6 +303,9 @@ def load_tensors(path: Path, *, floating_only: bool = False) -> dict[str, Any]:
         if floating_only:
             check_floating(data, path.name)
         return data
+    reason = _not_a_checkpoint(path)
+    if reason:
+        raise WeightsError(f"{path.name} cannot be loaded: {reason}")
     try:
         data = torch.load(str(path), map_location="cpu", weights_only=True)
     except Exception as exc:  # UnpicklingError for refused objects, RuntimeError/EOFError for damage

@@ -73,3 +73,126 @@ def test_an_all_white_mask_cannot_be_filled_by_a_diffusion_fill(capsys, tmp_path
     code, _, err = run_cli(capsys, "fill", images / "a.png", "--mask", white, "--model", model, "-o", out)
     assert code == 1 and "nothing could be filled" in err and "Traceback" not in err
     assert not out.exists()
+
+
+# -- item 9: errors that escaped or misled ---------------------------------------------------------------
+
+
+def test_batch_interrupted_says_what_it_had_written(capsys, tmp_path, folders, monkeypatch):
+    from inpaintstudio.commands import common
+
+    images, masks = folders
+    real = common.fill_file
+    calls = []
+
+    def interrupted_on_the_second(*args, **kwargs):
+        calls.append(args[0])
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(common, "fill_file", interrupted_on_the_second)
+    out = tmp_path / "out"
+    code, _, err = run_cli(capsys, "batch", "--images", images, "--masks", masks, "--model", "telea", "--out", out)
+    assert code == 130
+    assert "nothing was written" not in err
+    assert "filled 1 of 2 images" in err and str(out) in err
+    assert [p.name for p in out.iterdir()] == ["a.png"]
+
+
+SLOW_SAVE = """
+import os, sys, time
+def slow_fsync(fd):  # the output's temporary file is written and about to be renamed
+    print("saving", file=sys.stderr, flush=True)
+    time.sleep(60)
+os.fsync = slow_fsync
+from inpaintstudio.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_sigterm_during_a_save_leaves_no_temporary_file(tmp_path, folders):
+    import signal
+    import subprocess
+    import sys
+
+    images, masks = folders
+    out = tmp_path / "o.png"
+    args = ["fill", images / "a.png", "--mask", masks / "a.png", "--model", "telea", "-o", out]
+    proc = subprocess.Popen([sys.executable, "-c", SLOW_SAVE, *map(str, args)], stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stderr.readline().strip() == "saving"
+        assert list(tmp_path.glob(".o.png.*.part")), "the temporary file exists while saving"
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 128 + signal.SIGTERM, err
+    assert "terminated" in err and "Traceback" not in err
+    assert not out.exists()
+    assert not list(tmp_path.glob(".*.part"))
+
+
+def test_batch_stops_once_when_the_device_is_missing(capsys, tmp_path, folders, monkeypatch):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    images, masks = folders
+    out = tmp_path / "out"
+    code, _, err = run_cli(
+        capsys, "batch", "--images", images, "--masks", masks, "--model", "deepfillv2", "--device", "cuda", "--out", out
+    )
+    lines = err.strip().splitlines()
+    assert code == 1 and len(lines) == 1, err
+    assert lines[0].startswith("inpaintstudio: error:") and "cuda" in lines[0]
+
+
+@pytest.mark.parametrize("data", ["missing", "empty"])
+def test_train_with_a_missing_or_empty_data_folder_is_one_line(capsys, tmp_path, data):
+    (tmp_path / "empty").mkdir()
+    run = tmp_path / "run"
+    code, _, err = run_cli(capsys, "train", "deepfillv2", "--data", tmp_path / data, "--run", run, "--steps", 1)
+    assert code == 1 and err.startswith("inpaintstudio: error:") and "internal error" not in err, err
+    assert str(tmp_path / data) in err
+    assert not run.exists(), "nothing is created for a run that cannot start"
+
+
+def test_eval_checks_its_output_folder_before_evaluating(capsys, tmp_path, folders, monkeypatch):
+    from inpaintstudio.evaluation import benchmark
+
+    def no_evaluation(*args, **kwargs):
+        raise AssertionError("evaluated before checking --out")
+
+    monkeypatch.setattr(benchmark, "evaluate", no_evaluation)
+    images, masks = folders
+    out = tmp_path / "missing" / "report.csv"
+    code, _, err = run_cli(capsys, "eval", "--images", images, "--masks", masks, "--models", "telea", "--out", out)
+    assert code == 1 and err.startswith("inpaintstudio: error:") and "does not exist" in err, err
+
+
+def test_max_pixels_must_be_positive(capsys, folders):
+    images, masks = folders
+    for value in ("-1", "0"):
+        with pytest.raises(SystemExit) as exit_info:
+            main(["fill", str(images / "a.png"), "--mask", str(masks / "a.png"), "-o", "x.png", "--max-pixels", value])
+        assert exit_info.value.code == 2
+        err = capsys.readouterr().err
+        assert "--max-pixels" in err and "positive" in err and "-0" not in err
+
+
+def test_debug_is_accepted_after_the_subcommand(capsys, tmp_path, folders):
+    images, masks = folders
+    out = tmp_path / "o.png"
+    code, _, err = run_cli(
+        capsys, "fill", images / "a.png", "--mask", masks / "a.png", "--model", "telea", "-o", out, "--debug"
+    )
+    assert code == 0, err
+    assert out.exists()
+
+
+def test_importing_an_image_as_a_checkpoint_says_what_it_is(capsys, folders):
+    images, _ = folders
+    code, _, err = run_cli(capsys, "models", "import", images / "a.png", "--as", "deepfillv2")
+    assert code == 1 and "pickled" not in err, err
+    assert "not a PyTorch checkpoint" in err and "PNG image" in err

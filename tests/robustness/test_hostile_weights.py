@@ -80,7 +80,7 @@ def _cases(marker: Path) -> dict[str, tuple[str, bytes, str]]:
     )
     cases["tensor, not a dict"] = (".pth", _torch_bytes(torch.zeros(3)), "does not hold a dictionary")
     cases["list, not a dict"] = (".pth", _torch_bytes([torch.zeros(3)]), "does not hold a dictionary")
-    cases["text as .pth"] = (".pth", b"#!/bin/sh\nrm -rf ~\n", "could not be loaded safely")
+    cases["text as .pth"] = (".pth", b"#!/bin/sh\nrm -rf ~\n", "it is not a PyTorch checkpoint")
     good = _safetensors_ok()
     header_len = struct.unpack("<Q", good[:8])[0]
     garbled = bytearray(good)
