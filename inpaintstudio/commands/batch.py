@@ -7,8 +7,8 @@ processed, and the exit status is 1 when anything was skipped so scripts notice.
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from inpaintstudio.cli import stopped_by
 from inpaintstudio.commands import common
@@ -16,6 +16,9 @@ from inpaintstudio.document import imageio
 from inpaintstudio.engine.context import JobContext
 from inpaintstudio.engine.pipeline import ModelCache
 from inpaintstudio.errors import InpaintStudioError, InputError
+
+if TYPE_CHECKING:
+    from tqdm import tqdm
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp", ".gif")
 
@@ -85,21 +88,19 @@ def run(args: argparse.Namespace) -> int:
     common.check_can_run(model, args.device)  # what would fail for every image fails once
     args.out.mkdir(parents=True, exist_ok=True)
 
-    progress = common.ProgressLine()
     done: list[Path] = []
+    bar = common.progress_bar(len(images), "image")
     try:
-        failures = _fill_all(args, images, masks, model, progress, done)
-    except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM: the finished files stay, the one being written does not
-        progress.clear()
+        failures = _fill_all(args, images, masks, model, bar, done)
+    except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM: the finished files stay, the one being written goes
         what, status = stopped_by(exc)
-        print(
+        common.say(
             f"inpaintstudio: {what} after it filled {len(done)} of {len(images)} images into {args.out}; "
-            "no file was left half-written",
-            file=sys.stderr,
+            "no file was left half-written"
         )
         return status
-    progress.show(1.0, "done")
-    progress.clear()
+    finally:
+        bar.close()
     print(
         f"filled {len(done)} of {len(images)} images with {model} into {args.out}"
         + (f"; {len(failures)} skipped" if failures else "")
@@ -112,16 +113,16 @@ def _fill_all(
     images: list[Path],
     masks: dict[str, list[Path]],
     model: str,
-    progress: common.ProgressLine,
+    bar: tqdm,
     done: list[Path],
 ) -> list[tuple[Path, str]]:
     """Fill every image, appending each one written to ``done``; returns the skipped ones with the reason."""
     cache = ModelCache()
     failures: list[tuple[Path, str]] = []
-    for index, image in enumerate(images):
+    for image in images:
 
-        def report(fraction: float, text: str, index: int = index, image: Path = image) -> None:
-            progress.show((index + fraction) / len(images), f"{index + 1}/{len(images)} {image.name}")
+        def report(fraction: float, text: str, image: Path = image) -> None:
+            bar.set_postfix_str(f"{image.name} {fraction:.0%}")
 
         report(0.0, "")
         try:
@@ -140,10 +141,9 @@ def _fill_all(
             )
             done.append(image)
             for notice in outcome.notices:
-                progress.clear()
-                print(f"{image.name}: note: {notice}", file=sys.stderr)
+                common.say(f"{image.name}: note: {notice}")
         except InpaintStudioError as exc:
-            progress.clear()
-            print(f"{image.name}: skipped: {exc}", file=sys.stderr)
+            common.say(f"{image.name}: skipped: {exc}")
             failures.append((image, str(exc)))
+        bar.update(1)
     return failures

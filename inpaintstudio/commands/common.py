@@ -1,4 +1,4 @@
-"""What the fill and batch commands share: options, choosing a model, filling one file, progress output."""
+"""What the commands share: fill options, choosing a model, filling one file, the progress bar."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from inpaintstudio.document import imageio
 from inpaintstudio.document.document import Document
@@ -19,11 +20,16 @@ from inpaintstudio.engine.request import STRATEGIES
 from inpaintstudio.errors import InputError, ModelUnavailableError
 from inpaintstudio.geometry import Rect
 
+if TYPE_CHECKING:
+    from tqdm import tqdm
+
 AUTO = "auto"
 # "auto" picks the first of these that is ready and can do what was asked; classical fills always remain.
 AUTO_INPAINT = ("deepfillv2", "csa", "patchmatch", "telea")
 AUTO_EXTEND = ("srn", "patchmatch")
 LOSSY_FORMATS = ("JPEG", "WEBP")
+# A bar whose total is 1.0: a percentage and the stage, without "0.4/1.0" counts.
+FRACTION_BAR = "{percentage:3.0f}%|{bar}| {elapsed}{postfix}"
 
 
 def positive_pixels(text: str) -> int:
@@ -204,26 +210,22 @@ def _copy_atomically(src: Path, dst: Path) -> None:
         shutil.copyfileobj(fh_in, fh_out)
 
 
-class ProgressLine:
-    """A one-line progress display on stderr when it is a terminal; silent otherwise (logs, pipes)."""
+def progress_bar(total: float | None, unit: str, **options: Any) -> tqdm:
+    """A progress bar on stderr (tqdm: sized to the terminal, with the rate and the time left) when stderr
+    is a terminal; nothing at all in logs and pipes. Print other lines meanwhile with :func:`say`."""
+    from tqdm import tqdm
 
-    def __init__(self, stream=None, width: int = 30) -> None:
-        self.stream = stream or sys.stderr
-        self.width = width
-        self.live = hasattr(stream, "isatty") and stream.isatty()
-        self._last = ""
+    return tqdm(total=total, unit=unit, file=sys.stderr, disable=None, dynamic_ncols=True, leave=False, **options)
 
-    def show(self, fraction: float, text: str) -> None:
-        if not self.live:
-            return
-        filled = int(round(self.width * min(1.0, max(0.0, fraction))))
-        line = f"\r[{'#' * filled}{'.' * (self.width - filled)}] {fraction * 100:5.1f}% {text}"[:120]
-        self.stream.write(line.ljust(len(self._last)))
-        self.stream.flush()
-        self._last = line
 
-    def clear(self) -> None:
-        if self.live and self._last:
-            self.stream.write("\r" + " " * len(self._last) + "\r")
-            self.stream.flush()
-            self._last = ""
+def advance(bar: tqdm, position: float, text: str = "") -> None:
+    """Move ``bar`` to ``position`` (of its total) with ``text`` beside it."""
+    bar.set_postfix_str(text, refresh=False)
+    bar.update(position - bar.n)
+
+
+def say(text: str) -> None:
+    """A line on stderr that leaves a progress bar whole (tqdm clears it and draws it again below)."""
+    from tqdm import tqdm
+
+    tqdm.write(text, file=sys.stderr)

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from inpaintstudio.commands.common import ProgressLine, check_writable
+from inpaintstudio.commands.common import advance, check_writable, progress_bar
 from inpaintstudio.engine import registry
 from inpaintstudio.engine.device import DEVICE_CHOICES
 from inpaintstudio.errors import InputError
@@ -87,18 +87,12 @@ def _evaluate(args: argparse.Namespace, models: list[str], extend: bool, sizes: 
     if not cases:
         raise InputError("no images with non-empty masks found")
 
-    progress = ProgressLine()
-    total = len(cases) * len(models)
-    done = [0]
+    with progress_bar(len(cases) * len(models), "fill") as bar:
 
-    def on_row(row: benchmark.Row) -> None:
-        done[0] += 1
-        progress.show(done[0] / total, f"{row.model} {row.image}")
+        def on_row(row: benchmark.Row) -> None:
+            advance(bar, bar.n + 1, f"{row.model} {row.image}")
 
-    try:
         rows = benchmark.evaluate(cases, models, sketch=args.sketch, device=args.device, on_row=on_row)
-    finally:
-        progress.clear()
     summary = benchmark.summarise(rows)
     benchmark.write_csv(args.out, benchmark.rows_as_dicts(rows))
     base = args.out.with_suffix("")

@@ -30,8 +30,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    progress = common.ProgressLine()
-    ctx = JobContext(progress=lambda f, text: progress.show(f, text))
+    bar = common.progress_bar(1.0, "fill", bar_format=common.FRACTION_BAR)
+    ctx = JobContext(progress=lambda fraction, text: common.advance(bar, fraction, text))
     try:
         outcome = common.fill_file(
             args.image,
@@ -48,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
             overwrite=args.overwrite,
         )
     finally:
-        progress.clear()
+        bar.close()
     for notice in outcome.notices:
         print(f"inpaintstudio: note: {notice}", file=sys.stderr)
     print(f"wrote {args.output} ({outcome.model}, {outcome.seconds:.2f} s)")

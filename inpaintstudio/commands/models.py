@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from inpaintstudio.commands.common import ProgressLine
+from inpaintstudio.commands.common import advance, progress_bar
 from inpaintstudio.engine import catalog, registry, weights
 from inpaintstudio.errors import InputError, WeightsError
 
@@ -108,18 +108,17 @@ def download_model(name: str, timeout: float) -> int:
     if cls.status().ready:
         print(f"'{name}' is already installed and its sha256 checks out")
         return 0
-    line = ProgressLine(sys.stderr)
+    bar = progress_bar(None, "B", desc=name, unit_scale=True, unit_divisor=1024)
 
     def progress(done: int, total: int | None) -> None:
-        if total:
-            line.show(done / total, f"{name}: {done / 1e6:.1f} of {total / 1e6:.1f} MB")
-        else:
-            line.show(0.0, f"{name}: {done / 1e6:.1f} MB")
+        if total and bar.total != total:
+            bar.total = total
+        advance(bar, done)
 
     try:
         spec = download.install(name, progress=progress, timeout=timeout)
     except KeyboardInterrupt:
-        line.clear()
+        bar.close()
         print(
             f"inpaintstudio: download of '{name}' stopped; the part already downloaded is kept, "
             f"run 'inpaintstudio models download {name}' again to resume",
@@ -127,7 +126,7 @@ def download_model(name: str, timeout: float) -> int:
         )
         return 130
     finally:
-        line.clear()
+        bar.close()
     registry.refresh()
     print(f"downloaded '{name}' to {spec.path} ({_megabytes(spec.size)}, sha256 verified)")
     return 0

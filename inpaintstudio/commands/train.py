@@ -74,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if not args.data:
         raise InputError("give at least one --data folder of photos")
-    from inpaintstudio.commands.common import ProgressLine
+    from inpaintstudio.commands.common import advance, progress_bar
     from inpaintstudio.training.recipes import recipe_class
     from inpaintstudio.training.trainer import Trainer, TrainSettings, training_files
 
@@ -105,12 +105,11 @@ def run(args: argparse.Namespace) -> int:
         trainer = Trainer(settings, recipe_class(args.family))
     except ValueError as exc:
         raise InputError(str(exc)) from exc
-    bar = ProgressLine()
     start = trainer.step
+    bar = progress_bar(settings.steps, "step", initial=start)
 
     def show(step: int, losses: dict[str, float]) -> None:
-        text = " ".join(f"{k} {v:.4f}" for k, v in losses.items())
-        bar.show(step / settings.steps, f"step {step}/{settings.steps} {text}")
+        advance(bar, step, " ".join(f"{k} {v:.4f}" for k, v in losses.items()))
 
     from inpaintstudio.training.trainer import TrainingStopped
 
@@ -119,7 +118,7 @@ def run(args: argparse.Namespace) -> int:
     except TrainingStopped:
         reached = trainer.step
     finally:
-        bar.clear()
+        bar.close()
     print(
         f"{args.family}: steps {start} -> {reached} of {settings.steps}, {trainer.seconds / 3600:.2f} h trained in total",
         file=sys.stderr,

@@ -196,3 +196,92 @@ def test_importing_an_image_as_a_checkpoint_says_what_it_is(capsys, folders):
     code, _, err = run_cli(capsys, "models", "import", images / "a.png", "--as", "deepfillv2")
     assert code == 1 and "pickled" not in err, err
     assert "not a PyTorch checkpoint" in err and "PNG image" in err
+
+
+# -- item 10: a progress bar in a terminal, none in logs and pipes ----------------------------------------
+
+
+def _in_a_terminal(args: list[str]) -> str:
+    """What a real process writes to stderr when stderr is a terminal (a pseudo-terminal here)."""
+    import fcntl
+    import os
+    import pty
+    import struct
+    import subprocess
+    import sys
+    import termios
+
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))  # 100 columns, like a window
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "inpaintstudio", *args],
+        stdout=subprocess.DEVNULL,
+        stderr=slave,
+        stdin=subprocess.DEVNULL,
+    )
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # the terminal closed: the process has exited
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(master)
+    assert proc.wait(timeout=120) == 0, b"".join(chunks)
+    return b"".join(chunks).decode("utf-8", "replace")
+
+
+def test_batch_shows_a_progress_bar_in_a_terminal_and_none_in_a_pipe(capsys, tmp_path, folders):
+    images, masks = folders
+    args = ["batch", "--images", str(images), "--masks", str(masks), "--model", "telea", "--out", str(tmp_path / "o")]
+    shown = _in_a_terminal(args)
+    assert "%|" in shown and "/2 [" in shown and "image/s" in shown, shown
+    code, _, err = run_cli(capsys, *args, "--overwrite")
+    assert code == 0 and "\r" not in err and "%|" not in err
+
+
+class _Terminal:
+    """A stderr that says it is a terminal, recording what is written to it."""
+
+    def __init__(self) -> None:
+        self.text = ""
+
+    def write(self, text: str) -> int:
+        self.text += text
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_eval_and_train_show_progress_bars_in_a_terminal(tmp_path, folders, monkeypatch):
+    images, masks = folders
+    terminal = _Terminal()
+    monkeypatch.setattr("sys.stderr", terminal)
+    assert main(["eval", "--images", str(images), "--masks", str(masks), "--models", "telea,navier-stokes",
+                 "--out", str(tmp_path / "r.csv")]) == 0  # fmt: skip
+    assert "%|" in terminal.text and "/4 [" in terminal.text and "fill/s" in terminal.text, terminal.text
+    terminal.text = ""
+    train = ["train", "deepfillv2", "--data", str(images), "--run", str(tmp_path / "run"), "--steps", "2"]
+    tiny = [
+        "--batch",
+        "1",
+        "--crop",
+        "64",
+        "--threads",
+        "1",
+        "--net",
+        "cnum=8",
+        "--set",
+        "d_width=8",
+        "--device",
+        "cpu",
+    ]
+    assert main(train + tiny) == 0
+    assert "%|" in terminal.text and "/2 [" in terminal.text and "step/s" in terminal.text, terminal.text

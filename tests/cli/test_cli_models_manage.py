@@ -14,7 +14,7 @@ import pytest
 
 from inpaintstudio import paths
 from inpaintstudio.cli import main
-from inpaintstudio.commands import common
+from inpaintstudio.commands import models as models_command
 from inpaintstudio.engine import registry
 
 CONTENT = np.random.default_rng(11).integers(0, 256, 400_000, dtype=np.uint8).tobytes()
@@ -121,12 +121,12 @@ def test_download_with_ctrl_c_then_resume(capsys, shipped, server_url, monkeypat
     assert main(["models", "verify", "deepfillv2"]) == 0
     assert "models download deepfillv2" in capsys.readouterr().out
 
-    def interrupt(self, fraction, text):
-        if fraction > 0.3:
+    def interrupt(bar, position, text=""):
+        if bar.total and position > 0.3 * bar.total:
             raise KeyboardInterrupt
 
-    original = common.ProgressLine.show
-    monkeypatch.setattr(common.ProgressLine, "show", interrupt)
+    original = models_command.advance
+    monkeypatch.setattr(models_command, "advance", interrupt)
     assert main(["models", "download", "deepfillv2", "--timeout", "5"]) == 130
     err = capsys.readouterr().err
     assert "again to resume" in err
@@ -135,7 +135,7 @@ def test_download_with_ctrl_c_then_resume(capsys, shipped, server_url, monkeypat
     assert 0 < kept < len(CONTENT)
     assert not registry.get("deepfillv2").status().ready
 
-    monkeypatch.setattr(common.ProgressLine, "show", original)
+    monkeypatch.setattr(models_command, "advance", original)
     assert main(["models", "download", "deepfillv2", "--timeout", "5"]) == 0
     assert "sha256 verified" in capsys.readouterr().out
     assert _Handler.ranges == [None, f"bytes={kept}-"]
