@@ -1,7 +1,12 @@
 """``inpaintstudio train``: train a model family on a folder of photos, resumably; export it.
 
 inpaintstudio train deepfillv2 --data PHOTOS --run runs/deepfill --steps 20000 [--minutes 60]
+inpaintstudio train deepfillv2 --resume --data PHOTOS [--minutes 60]   # continue the committed run
 inpaintstudio train deepfillv2 --run runs/deepfill --export models/ [--name deepfillv2]
+
+With ``--resume`` the run continues from the portable state committed in ``training-state/FAMILY``
+(training/state.py) with the settings recorded there; any option given on the command line overrides
+the recorded one. The state and the ledger there are kept up to date at every checkpoint.
 """
 
 from __future__ import annotations
@@ -37,22 +42,33 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         description="Train FAMILY on the photos in --data. Running the same command again resumes the run in --run.",
     )
     parser.add_argument("family", choices=FAMILIES)
-    parser.add_argument("--run", type=Path, required=True, help="run folder (checkpoint, logs, samples)")
+    parser.add_argument("--run", type=Path, help="run folder (checkpoint, logs, samples); default runs/FAMILY")
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the committed run in training-state/FAMILY with its recorded settings",
+    )
+    parser.add_argument(
+        "--state", type=Path, metavar="DIR", help="portable state folder to resume from and keep up to date"
+    )
+    parser.add_argument(
+        "--init-from", type=Path, metavar="WEIGHTS", help="a new run's generator starts from these weights"
+    )
     parser.add_argument("--data", type=Path, action="append", default=[], help="folder of photos (repeatable)")
     parser.add_argument(
         "--exclude", action="append", default=[], metavar="LIST", help="file naming photos to leave out"
     )
-    parser.add_argument("--steps", type=int, default=20000, help="total steps of the run")
+    parser.add_argument("--steps", type=int, help="total steps of the run")
     parser.add_argument("--minutes", type=float, help="stop after this long (with a checkpoint); run again to continue")
-    parser.add_argument("--batch", type=int, default=8)
-    parser.add_argument("--crop", type=int, default=128, help="training crop side in pixels")
-    parser.add_argument("--lr", type=float, default=1e-4)
+    parser.add_argument("--batch", type=int)
+    parser.add_argument("--crop", type=int, help="training crop side in pixels")
+    parser.add_argument("--lr", type=float)
     parser.add_argument("--device", choices=DEVICE_CHOICES, default="auto")
     parser.add_argument("--threads", type=int, help="CPU threads for torch")
     parser.add_argument("--net", action="append", default=[], metavar="KEY=VALUE", help="network config override")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="loss/recipe option")
     parser.add_argument("--vgg", type=Path, help="a torchvision VGG-16/19 state dict for perceptual features")
-    parser.add_argument("--sample-every", type=int, default=500)
+    parser.add_argument("--sample-every", type=int)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
         "--export", type=Path, metavar="MODELS_DIR", help="write the run's generator as shipped weights"
@@ -62,7 +78,47 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--notes", type=Path, help="with --export: Markdown added to the model card")
 
 
+# what a run uses when neither the command line nor a resumed state says otherwise
+DEFAULTS = {"steps": 20000, "batch_size": 8, "crop": 128, "lr": 1e-4}
+
+
+def _settings_from(args: argparse.Namespace) -> dict[str, object]:
+    """The run's settings: the command line over the resumed state's recorded settings over DEFAULTS."""
+    from inpaintstudio.training import state as portable
+
+    recorded: dict[str, object] = {}
+    state_dir = args.state
+    if args.resume:
+        state_dir = state_dir or Path(portable.STATE_ROOT) / args.family
+        info = portable.read_info(state_dir)
+        if info is None:
+            raise InputError(f"--resume: {state_dir} holds no training state (start a run with --state {state_dir})")
+        recorded = dict(info.get("settings") or {})
+    given = {
+        "steps": args.steps,
+        "batch_size": args.batch,
+        "crop": args.crop,
+        "lr": args.lr,
+        "exclude_lists": [str(e) for e in args.exclude] or None,
+        "network": _key_values(args.net) or None,
+        "options": _key_values(args.set) or None,
+    }
+    out: dict[str, object] = {**DEFAULTS}
+    for key in ("steps", "batch_size", "crop", "lr", "exclude_lists", "network", "options", "sample_every"):
+        if key in recorded:
+            out[key] = recorded[key]
+    if args.resume and given["options"]:  # --set on a resumed run changes single options, keeps the rest
+        given["options"] = {**dict(recorded.get("options") or {}), **given["options"]}
+    out.update({k: v for k, v in given.items() if v is not None})
+    if args.sample_every is not None:
+        out["sample_every"] = args.sample_every
+    out["state_dir"] = str(state_dir) if state_dir else None
+    return out
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.run is None:
+        args.run = Path("runs") / args.family
     if args.export:
         from inpaintstudio.training.export import export_run
 
@@ -78,23 +134,18 @@ def run(args: argparse.Namespace) -> int:
     from inpaintstudio.training.recipes import recipe_class
     from inpaintstudio.training.trainer import Trainer, TrainSettings, training_files
 
+    chosen = _settings_from(args)
     settings = TrainSettings(
         family=args.family,
         data=[str(d) for d in args.data],
         run=str(args.run),
-        steps=args.steps,
-        batch_size=args.batch,
-        crop=args.crop,
-        lr=args.lr,
         device=args.device,
-        exclude_lists=[str(e) for e in args.exclude],
         minutes=args.minutes,
-        sample_every=args.sample_every,
         seed=args.seed,
         threads=args.threads,
-        network=_key_values(args.net),
-        options=_key_values(args.set),
         vgg=str(args.vgg) if args.vgg else None,
+        init_from=str(args.init_from) if args.init_from else None,
+        **chosen,
     )
     for folder in args.data:  # checked before the run folder is made and the networks are built
         if not folder.exists():

@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import platform
 import time
 import warnings
 from abc import ABC, abstractmethod
@@ -31,6 +30,7 @@ from torch import nn
 
 from inpaintstudio.atomic import atomic_write
 from inpaintstudio.errors import TrainingDivergedError
+from inpaintstudio.training import state as portable
 from inpaintstudio.training.dataset import read_split
 
 
@@ -54,6 +54,8 @@ class TrainSettings:
     network: dict[str, Any] = field(default_factory=dict)  # overrides of the family's network config
     options: dict[str, Any] = field(default_factory=dict)  # loss weights and recipe switches
     vgg: str | None = None  # a user-supplied VGG state dict for perceptual features
+    state_dir: str | None = None  # the portable state (training-state/FAMILY): resumed from, kept up to date
+    init_from: str | None = None  # shipped weights (safetensors) that a new run's generator starts from
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -126,9 +128,7 @@ def _fmt_losses(losses: dict[str, float]) -> str:
 
 
 def _hardware(device: torch.device) -> str:
-    if device.type == "cuda":
-        return f"GPU {torch.cuda.get_device_name(0)}"
-    return f"CPU {platform.processor() or platform.machine()} x {torch.get_num_threads()} threads"
+    return portable.hardware_label(device)
 
 
 def training_files(settings: TrainSettings) -> list[Path]:
@@ -171,6 +171,12 @@ class Trainer:
         self.seconds = 0.0
         self.samples_seen = 0
         self._resume()
+        # this piece of training, for its line in the ledger
+        self._segment = {
+            "date": time.strftime("%Y-%m-%d %H:%M", time.gmtime()),
+            "step_from": self.step,
+            "seconds_from": self.seconds,
+        }
 
     # -- checkpoints --------------------------------------------------------------------------------
     @property
@@ -178,9 +184,31 @@ class Trainer:
         return self.run_dir / "checkpoint.pt"
 
     def _resume(self) -> None:
-        if not self.checkpoint_path.is_file():
+        """Continue from the newest of: this folder's checkpoint, the portable state; else start fresh.
+
+        The portable state wins when it is further along (training continued on another machine and
+        was committed); a new run with ``init_from`` starts its generator from shipped weights.
+        """
+        state: dict | None = None
+        if self.checkpoint_path.is_file():
+            state = torch.load(self.checkpoint_path, map_location=self.device, weights_only=True)
+        state_dir = Path(self.settings.state_dir) if self.settings.state_dir else None
+        info = portable.read_info(state_dir) if state_dir else None
+        if info is not None and (state is None or int(info["step"]) > int(state["step"])):
+            kept = portable.read(state_dir)
+            state = {
+                "family": info["family"],
+                "network": info["network"],
+                "step": info["step"],
+                "seconds": info["seconds"],
+                "samples_seen": info["samples_seen"],
+                "modules": kept.modules,
+                "optimizers": kept.optimizers,
+            }
+        if state is None:
+            if self.settings.init_from:
+                self._init_generator(Path(self.settings.init_from))
             return
-        state = torch.load(self.checkpoint_path, map_location=self.device, weights_only=True)
         if state["family"] != self.settings.family:
             raise ValueError(f"{self.run_dir} holds a '{state['family']}' run, not '{self.settings.family}'")
         if state["network"] != self.recipe.network_config:
@@ -189,21 +217,29 @@ class Trainer:
         for name, module in self.recipe.modules().items():
             try:
                 module.load_state_dict(state["modules"][name])
-            except RuntimeError as exc:
+            except (RuntimeError, KeyError) as exc:
                 # A discriminator sized by the crop (SRN's global critic) cannot follow a change of crop;
                 # it starts afresh (the generator, the point of the run, must always load).
                 if name == "generator":
                     raise
                 warnings.warn(f"{name} restarts from scratch: {str(exc).splitlines()[-1].strip()}", stacklevel=2)
                 fresh.add(name)
+        optimizers = state.get("optimizers")
         for name, opt in self.recipe.optimizers().items():
-            if fresh and name != "generator":
-                continue  # its parameters include a restarted module's
-            opt.load_state_dict(state["optimizers"][name])
+            if optimizers is None or name not in optimizers or (fresh and name != "generator"):
+                continue  # not kept in the portable state, or its parameters include a restarted module's
+            opt.load_state_dict(optimizers[name])
+        for opt in self.recipe.optimizers().values():
             for group in opt.param_groups:  # the command's --lr applies to a resumed run too
                 group["lr"] = self.settings.lr
         self.step, self.seconds = int(state["step"]), float(state["seconds"])
         self.samples_seen = int(state.get("samples_seen", 0))
+
+    def _init_generator(self, path: Path) -> None:
+        from inpaintstudio.engine.weights import load_tensors
+
+        tensors = load_tensors(path, floating_only=True)
+        self.recipe.generator.load_state_dict({k: v.float() for k, v in tensors.items()})
 
     def save_checkpoint(self) -> None:
         state = {
@@ -230,6 +266,31 @@ class Trainer:
         }
         with atomic_write(self.run_dir / "run.json", "w") as fh:
             json.dump(info, fh, indent=2)
+        if self.settings.state_dir:
+            self._write_portable(state, info)
+
+    def _write_portable(self, state: dict[str, Any], info: dict[str, Any]) -> None:
+        """Keep the committed state and this piece's ledger line as fresh as the checkpoint."""
+        folder = Path(self.settings.state_dir)
+        portable.write(folder, state, info)
+        segment = self._segment
+        rows = portable.read_ledger(folder)
+        row = {
+            "date": segment["date"],
+            "hardware": info["hardware"],
+            "step_from": segment["step_from"],
+            "step_to": self.step,
+            "crops_seen": self.samples_seen,
+            "crop": self.settings.crop,
+            "batch": self.settings.batch_size,
+            "lr": self.settings.lr,
+            "hours": round((self.seconds - segment["seconds_from"]) / 3600, 3),
+            "total_hours": round(self.seconds / 3600, 3),
+        }
+        if rows and rows[-1].get("date") == segment["date"] and rows[-1].get("step_from") == str(segment["step_from"]):
+            portable.update_last_ledger_row(folder, row)
+        else:
+            portable.append_ledger(folder, row)
 
     # -- the loop ----------------------------------------------------------------------------------
     def _batches(self, files: list[Path]) -> Iterator[dict[str, torch.Tensor]]:
