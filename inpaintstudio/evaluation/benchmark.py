@@ -48,6 +48,7 @@ class Row:
     l1_hole: float
     psnr_hole: float
     ssim_hole: float
+    detail_hole: float
     l1_all: float
     psnr_all: float
     ssim_all: float
@@ -104,6 +105,7 @@ def score(truth: np.ndarray, output: np.ndarray, hole: np.ndarray) -> dict[str, 
         "l1_hole": metrics.l1(truth, output, hole),
         "psnr_hole": metrics.psnr(truth, output, hole),
         "ssim_hole": metrics.ssim(truth, output, hole),
+        "detail_hole": metrics.detail_ratio(output, truth, hole),
         "l1_all": metrics.l1(truth, output),
         "psnr_all": metrics.psnr(truth, output),
         "ssim_all": metrics.ssim(truth, output),
@@ -161,7 +163,7 @@ def evaluate(
     return rows
 
 
-METRIC_COLUMNS = ("l1_hole", "psnr_hole", "ssim_hole", "l1_all", "psnr_all", "ssim_all", "seconds")
+METRIC_COLUMNS = ("l1_hole", "psnr_hole", "ssim_hole", "detail_hole", "l1_all", "psnr_all", "ssim_all", "seconds")
 
 
 def summarise(rows: list[Row]) -> list[dict[str, object]]:
@@ -194,12 +196,15 @@ def rows_as_dicts(rows: list[Row]) -> list[dict[str, object]]:
 
 
 def markdown_table(summary: list[dict[str, object]]) -> str:
-    header = "| model | sketch | images | L1 hole | PSNR hole | SSIM hole | L1 all | PSNR all | SSIM all | s / image |"
-    lines = [header, "|" + "---|" * 10]
+    header = (
+        "| model | sketch | images | L1 hole | PSNR hole | SSIM hole | detail hole | L1 all | PSNR all | SSIM all "
+        "| s / image |"
+    )
+    lines = [header, "|" + "---|" * 11]
     for e in summary:
         lines.append(
             f"| {e['model']} | {e['sketch']} | {e['images']} | {e['l1_hole']:.4f} | {e['psnr_hole']:.2f} | "
-            f"{e['ssim_hole']:.4f} | {e['l1_all']:.4f} | {e['psnr_all']:.2f} | {e['ssim_all']:.4f} | "
+            f"{e['ssim_hole']:.4f} | {e['detail_hole']:.2f} | {e['l1_all']:.4f} | {e['psnr_all']:.2f} | {e['ssim_all']:.4f} | "
             f"{e['seconds']:.3f} |"
         )
     return "\n".join(lines)

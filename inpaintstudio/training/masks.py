@@ -14,7 +14,7 @@ from collections.abc import Iterable
 import cv2
 import numpy as np
 
-__all__ = ["SIDES", "border_mask", "free_form_mask", "mask_with_coverage"]
+__all__ = ["SIDES", "border_mask", "free_form_mask", "mask_with_coverage", "painted_mask", "painted_mask_with_coverage"]
 
 #: Side names in the order used by the ``(left, top, right, bottom)`` tuples returned by :func:`border_mask`.
 SIDES: tuple[str, str, str, str] = ("left", "top", "right", "bottom")
@@ -146,6 +146,86 @@ def mask_with_coverage(
         while mask.sum() < k_low and extra_strokes < 8:
             mask |= free_form_mask(height, width, rng, box=False, max_strokes=1)
             extra_strokes += 1
+        if k_low <= mask.sum() <= k_high:
+            return mask
+    return _adjust_coverage(mask, k_low, k_high)
+
+
+# -- masks like the ones people paint ---------------------------------------------------------------------
+# Free-form masks are zig-zag polylines of 12-40 px on 256 px. What people paint over a photo is different:
+# a few smooth, thick brush strokes along the thing to remove, or a blob that covers an object with a
+# margin (a person, a car, a sign). Both are drawn here relative to the short side of the canvas.
+
+
+def _smooth_stroke(canvas: np.ndarray, rng: np.random.Generator) -> None:
+    """One brush stroke: a wandering path with momentum (no zig-zag), 4-14 % of the short side thick."""
+    height, width = canvas.shape
+    short = min(height, width)
+    thickness = max(2, int(rng.uniform(0.04, 0.14) * short))
+    steps = int(rng.integers(4, 14))
+    step_len = rng.uniform(0.04, 0.10) * short
+    x, y = rng.uniform(0, width), rng.uniform(0, height)
+    heading = rng.uniform(0, 2 * math.pi)
+    points = [(x, y)]
+    for _ in range(steps):
+        heading += rng.normal(0.0, 0.45)  # a hand turns gradually
+        x = float(np.clip(x + step_len * math.cos(heading), 0, width - 1))
+        y = float(np.clip(y + step_len * math.sin(heading), 0, height - 1))
+        points.append((x, y))
+    pts = np.round(np.array(points)).astype(np.int32)
+    cv2.polylines(canvas, [pts], False, 1, thickness=thickness, lineType=cv2.LINE_8)
+    for px, py in pts:
+        cv2.circle(canvas, (int(px), int(py)), thickness // 2, 1, thickness=-1)
+
+
+def _object_blob(canvas: np.ndarray, rng: np.random.Generator) -> None:
+    """An object-shaped blob: a star-convex outline with smooth radial noise, 8-35 % of the short side."""
+    height, width = canvas.shape
+    short = min(height, width)
+    radius = rng.uniform(0.08, 0.35) * short
+    aspect = rng.uniform(0.5, 2.0)  # tall objects (people) and wide ones (cars)
+    cx, cy = rng.uniform(0.1, 0.9) * width, rng.uniform(0.1, 0.9) * height
+    n = 48
+    angles = np.linspace(0, 2 * math.pi, n, endpoint=False)
+    # a few low harmonics give lumpy, plausible silhouettes without spikes
+    r = np.ones(n)
+    for k in range(1, 5):
+        r += rng.normal(0, 0.12 / k) * np.cos(k * angles + rng.uniform(0, 2 * math.pi))
+    r = np.clip(r, 0.4, 1.6) * radius
+    xs = cx + r * np.cos(angles) * math.sqrt(aspect)
+    ys = cy + r * np.sin(angles) / math.sqrt(aspect)
+    pts = np.stack([np.clip(xs, 0, width - 1), np.clip(ys, 0, height - 1)], axis=1).round().astype(np.int32)
+    cv2.fillPoly(canvas, [pts], 1)
+
+
+def painted_mask(height: int, width: int, rng: np.random.Generator) -> np.ndarray:
+    """A mask like a person paints: 1-3 object blobs, 1-4 thick brush strokes, or both (bool, True = hole)."""
+    if height <= 0 or width <= 0:
+        raise ValueError(f"canvas must be non-empty, got {height}x{width}")
+    canvas = np.zeros((height, width), dtype=np.uint8)
+    kind = rng.random()
+    if kind < 0.4 or kind >= 0.75:
+        for _ in range(int(rng.integers(1, 3, endpoint=True))):
+            _object_blob(canvas, rng)
+    if kind >= 0.4:
+        for _ in range(int(rng.integers(1, 4, endpoint=True))):
+            _smooth_stroke(canvas, rng)
+    return canvas.astype(bool)
+
+
+def painted_mask_with_coverage(
+    height: int, width: int, rng: np.random.Generator, low: float = 0.10, high: float = 0.50, max_tries: int = 50
+) -> np.ndarray:
+    """A :func:`painted_mask` whose hole fraction lies in ``[low, high]`` (the validation masks)."""
+    n_pixels = height * width
+    k_low, k_high = math.ceil(low * n_pixels - 1e-9), math.floor(high * n_pixels + 1e-9)
+    if not 0.0 <= low <= high <= 1.0 or k_low > k_high:
+        raise ValueError(f"no hole size on a {height}x{width} canvas has a fraction in [{low}, {high}]")
+    mask = np.zeros((height, width), dtype=bool)
+    for _ in range(max(1, max_tries)):
+        mask = painted_mask(height, width, rng)
+        while mask.sum() < k_low and rng.random() < 0.8:
+            mask |= painted_mask(height, width, rng)
         if k_low <= mask.sum() <= k_high:
             return mask
     return _adjust_coverage(mask, k_low, k_high)

@@ -1,0 +1,68 @@
+"""The validation set: photos kept out of training, with masks like the ones people paint.
+
+Used to choose between checkpoints, working sizes and post-processing, and to decide whether a training
+run's weights replace the shipped ones. The photos are named in ``models/validation.txt``; each gets a
+deterministic mask from :func:`~inpaintstudio.training.masks.painted_mask_with_coverage` (object blobs
+and thick brush strokes covering 10 to 50 % of the photo), so every machine scores the same cases.
+Kept apart from ``models/holdout.txt``, which is never used to choose anything.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from inpaintstudio import paths
+from inpaintstudio.document import imageio
+from inpaintstudio.evaluation.benchmark import Case
+from inpaintstudio.geometry import Rect
+
+MASK_SEED = 2026
+LOW, HIGH = 0.10, 0.50
+
+
+def validation_names() -> list[str]:
+    from inpaintstudio.training.dataset import read_split
+
+    return read_split(paths.shipped_models_dir() / "validation.txt")
+
+
+def painted_hole(height: int, width: int, index: int, seed: int = MASK_SEED) -> np.ndarray:
+    from inpaintstudio.training.masks import painted_mask_with_coverage
+
+    rng = np.random.default_rng([seed, index])
+    return painted_mask_with_coverage(height, width, rng, LOW, HIGH)
+
+
+def hole_cases(photos: Path, names: list[str] | None = None, seed: int = MASK_SEED) -> list[Case]:
+    """One case per named photo found in ``photos``: the photo and its painted mask."""
+    names = validation_names() if names is None else names
+    cases = []
+    for index, name in enumerate(names):
+        path = photos / name
+        if not path.is_file():
+            raise FileNotFoundError(f"validation photo {name} is not in {photos}")
+        image = imageio.to_uint8(imageio.load_image(path).pixels)
+        if image.ndim == 2:
+            image = np.repeat(image[..., None], 3, axis=2)
+        image = np.ascontiguousarray(image[..., :3])
+        h, w = image.shape[:2]
+        cases.append(Case(Path(name).stem, image, painted_hole(h, w, index, seed), Rect(0, 0, w, h)))
+    return cases
+
+
+def border_cases(photos: Path, names: list[str] | None = None) -> list[Case]:
+    """Border restoration: the centre two thirds of the width kept, both side bands to restore."""
+    names = validation_names() if names is None else names
+    cases = []
+    for name in names:
+        image = imageio.to_uint8(imageio.load_image(photos / name).pixels)
+        image = np.ascontiguousarray(image[..., :3])
+        h, w = image.shape[:2]
+        band = w // 6
+        known = Rect(band, 0, w - 2 * band, h)
+        hole = np.ones((h, w), bool)
+        hole[known.slices()] = False
+        cases.append(Case(Path(name).stem, image, hole, known))
+    return cases
