@@ -14,6 +14,7 @@ from typing import ClassVar
 import numpy as np
 
 from inpaintstudio.engine.context import JobContext
+from inpaintstudio.engine.detail import AttentionMap
 
 
 @dataclass(frozen=True)
@@ -83,3 +84,10 @@ class Inpainter(ABC):
         None (only passed to models that support sketches). H and W are multiples of ``pad_multiple``.
         Returns H x W x 3 uint8 RGB; only the hole pixels of it are used.
         """
+
+    def inpaint_with_attention(
+        self, image: np.ndarray, mask: np.ndarray, sketch: np.ndarray | None, ctx: JobContext
+    ) -> tuple[np.ndarray, AttentionMap | None]:
+        """:meth:`inpaint`, plus where the model drew each hole cell from (for detail transfer), if it can say."""
+        return self.inpaint(image, mask, sketch, ctx), None
+

@@ -17,6 +17,7 @@ import numpy as np
 from inpaintstudio.engine import weights
 from inpaintstudio.engine.base import Inpainter, ModelStatus
 from inpaintstudio.engine.context import JobContext
+from inpaintstudio.engine.detail import AttentionMap
 from inpaintstudio.errors import WeightsError
 
 if TYPE_CHECKING:
@@ -46,6 +47,9 @@ class LearnedInpainter(Inpainter):
         super().__init__(device)
         self.net: Any = None
         self.spec: weights.WeightsSpec | None = None
+        # set during inpaint_with_attention: the family's forward records its attention here
+        self.collect_attention = False
+        self.attention: AttentionMap | None = None
 
     # -- weights -----------------------------------------------------------------------------------
     @classmethod
@@ -160,6 +164,15 @@ class LearnedInpainter(Inpainter):
                 torch.cuda.empty_cache()
             self.device = "cpu"
             return self._run(image, mask, sketch, ctx)
+
+    def inpaint_with_attention(
+        self, image: np.ndarray, mask: np.ndarray, sketch: np.ndarray | None, ctx: JobContext
+    ) -> tuple[np.ndarray, AttentionMap | None]:
+        self.collect_attention, self.attention = True, None
+        try:
+            return self.inpaint(image, mask, sketch, ctx), self.attention
+        finally:
+            self.collect_attention = False
 
     def _run(self, image: np.ndarray, mask: np.ndarray, sketch: np.ndarray | None, ctx: JobContext) -> np.ndarray:
         import torch

@@ -14,7 +14,7 @@ import time
 
 import numpy as np
 
-from inpaintstudio.engine import processing, registry
+from inpaintstudio.engine import blend, detail, processing, registry
 from inpaintstudio.engine.base import Inpainter
 from inpaintstudio.engine.context import JobContext
 from inpaintstudio.engine.device import resolve_device
@@ -122,12 +122,28 @@ def run_fill(request: FillRequest, ctx: JobContext | None = None, cache: ModelCa
             pad_multiple=cls.pad_multiple,
             min_size=cls.min_size,
         )
-        filled = inpainter.inpaint(prepared.image, prepared.mask, prepared.sketch, stage)
+        if request.detail:
+            filled, attention = inpainter.inpaint_with_attention(prepared.image, prepared.mask, prepared.sketch, stage)
+        else:
+            filled, attention = inpainter.inpaint(prepared.image, prepared.mask, prepared.sketch, stage), None
         if filled.shape != prepared.image.shape or filled.dtype != np.uint8:
             raise RuntimeError(f"{cls.name} returned {filled.shape} {filled.dtype}, expected {prepared.image.shape}")
         # The patch starts as a copy of the region, so pixels outside the hole stay bit-identical.
         pixels = np.array(canvas[rows, cols], copy=True)
         restored = processing.restore(filled, prepared)
+        if request.blend and cls.learned:
+            restored = blend.seamless(canvas[rows, cols], region_hole, restored)
+        if attention is not None:
+            restored = detail.transfer_detail(
+                canvas[rows, cols],
+                region_hole,
+                restored,
+                attention,
+                scaled_size=prepared.scaled_size,
+                padded_size=(prepared.image.shape[1], prepared.image.shape[0]),
+                strength=detail.STRENGTH,
+                band=detail.BAND,
+            )
         if processing.achromatic(pixels, ~region_hole):
             # Learned models trained on colour photos tint a black-and-white picture's holes.
             restored = processing.desaturate(restored)

@@ -44,6 +44,8 @@ class FillRequest:
     device: str = "auto"
     strategy: str = "crop"  # "crop": work around each hole; "resize": scale the whole canvas
     margin: int | None = None  # context margin around a hole in pixels; None = chosen from the hole size
+    detail: bool = True  # learned models: add the photo's own full-resolution detail (engine/detail.py)
+    blend: bool = True  # learned models: meet the photo at the hole's edge without a step (engine/blend.py)
 
     def __post_init__(self) -> None:
         image = np.asarray(self.image)

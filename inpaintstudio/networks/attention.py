@@ -66,6 +66,10 @@ class ContextualAttention(nn.Module):
             raise ValueError("ksize and fuse_k must be odd")
         self.ksize, self.rate, self.fuse_k = ksize, rate, fuse_k
         self.softmax_scale, self.fuse = softmax_scale, fuse
+        # When set, each sample's attention (candidates x positions, on the CPU) and its grid (rows,
+        # cols) are kept in ``kept`` for the app's residual aggregation; off in training.
+        self.keep_attention = False
+        self.kept: list[tuple[torch.Tensor, tuple[int, int]]] = []
 
     def forward(self, f: torch.Tensor, b: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         n, c, h, w = f.shape
@@ -108,6 +112,8 @@ class ContextualAttention(nn.Module):
         # Step 8: softmax over candidates; invalid ones are zeroed before and after (parity, not -inf).
         valid = valid[:, None]
         attn = torch.softmax(scores * valid * self.softmax_scale, dim=0) * valid
+        if self.keep_attention:
+            self.kept.append((attn.detach().float().cpu(), (hs, ws)))
         # Step 9: paste raw patches weighted by the attention (a transposed conv, stride r), / 4. Invalid
         # candidates have zero weight after step 8, so only valid ones enter the product: the same result
         # for about a third less work with a typical hole (the paste is the larger of the two products).

@@ -135,6 +135,9 @@ class RefineUNet(nn.Module):
         self.up = nn.ModuleList(blocks_up)
         self.outconv = nn.ConvTranspose2d(2 * ngf, out_channels, 3, 1, 1)
         self.csa_features: dict[str, torch.Tensor] = {}
+        # When set, the CSA layer's maps and feature grid are kept for the app's residual aggregation.
+        self.keep_attention = False
+        self.kept: tuple[list, tuple[int, int]] | None = None
 
     def forward(self, x: torch.Tensor, fmask: torch.Tensor) -> torch.Tensor:
         feats = [self.inconv(x)]
@@ -143,6 +146,8 @@ class RefineUNet(nn.Module):
             y, block_maps, block_encoded = block(feats[-1], fmask)
             if block_maps is not None:
                 maps, encoded = block_maps, block_encoded
+                if self.keep_attention:
+                    self.kept = (block_maps, (int(y.shape[-2]), int(y.shape[-1])))
             feats.append(y)
         y = self.up[-1](feats[-1])
         for i in range(NUM_DOWNS - 2, -1, -1):

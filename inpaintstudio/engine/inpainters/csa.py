@@ -9,11 +9,23 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from inpaintstudio.engine.context import JobContext
+from inpaintstudio.engine.detail import AttentionMap
 from inpaintstudio.engine.learned import LearnedInpainter
 from inpaintstudio.engine.registry import register
 
 if TYPE_CHECKING:
     import torch
+
+
+def _attention_map(kept: tuple[list, tuple[int, int]], height: int) -> AttentionMap:
+    """CSA's hard attention (each hole position's best known position) over the whole feature grid."""
+    import numpy as np
+
+    maps, (rows, cols) = kept
+    amap = maps[0]
+    best = np.arange(rows * cols)
+    best[amap.holes.cpu().numpy()] = amap.best.cpu().numpy()
+    return AttentionMap.from_best(best, (rows, cols), height // rows)
 
 
 @register
@@ -41,6 +53,13 @@ class CSAInpainter(LearnedInpainter):
         rough = net.stage1(image, mask)
         ctx.progress(0.4, f"{self.name}: refinement with coherent semantic attention")
         ctx.check_cancelled()
-        refined = net.stage2(rough, image, mask)
+        net.refine.keep_attention, net.refine.kept = self.collect_attention, None
+        try:
+            refined = net.stage2(rough, image, mask)
+        finally:
+            net.refine.keep_attention = False
+        if net.refine.kept is not None:
+            self.attention = _attention_map(net.refine.kept, image.shape[-2])
+            net.refine.kept = None
         ctx.progress(1.0, f"{self.name}: done")
         return refined

@@ -10,12 +10,19 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from inpaintstudio.engine.context import JobContext
+from inpaintstudio.engine.detail import AttentionMap
 from inpaintstudio.engine.learned import LearnedInpainter
 from inpaintstudio.engine.registry import register
 from inpaintstudio.errors import WeightsError
 
 if TYPE_CHECKING:
     import torch
+
+
+# How the contextual attention is turned into residual aggregation weights (engine/detail.py): the
+# softmax at scale 10 spreads over many candidates, so it is sharpened and cut to the best few.
+DETAIL_TOP_K = 4
+DETAIL_SHARPNESS = 4.0
 
 
 @register
@@ -67,6 +74,17 @@ class DeepFillV2Inpainter(LearnedInpainter):
         coarse = net.stage1(image, mask, sketch)
         ctx.progress(0.5, f"{self.name}: refinement with contextual attention")
         ctx.check_cancelled()
-        refined = net.stage2(coarse, image, mask)
+        attention = net.refine.contextual_attention
+        attention.keep_attention, attention.kept = self.collect_attention, []
+        try:
+            refined = net.stage2(coarse, image, mask)
+        finally:
+            attention.keep_attention = False
+        if attention.kept:
+            weights_, grid = attention.kept[0]
+            self.attention = AttentionMap.from_dense(
+                weights_.numpy(), grid, image.shape[-2] // grid[0], top_k=DETAIL_TOP_K, sharpness=DETAIL_SHARPNESS
+            )
+            attention.kept = []
         ctx.progress(1.0, f"{self.name}: done")
         return refined

@@ -1,0 +1,70 @@
+"""Seamless joins: a learned fill is corrected so that it meets the photo without a step at the hole's edge.
+
+A network's fill often has the right shapes but a slightly wrong brightness or colour (a greyish blob on
+sand, a lighter patch of sky), and the eye sees the outline of the hole. Poisson blending (Perez et al.
+2003; used after the fill in Iizuka et al. 2017) keeps the fill's gradients and takes its boundary
+values from the photo: the result is ``fill + c`` where ``c`` is a smooth (membrane) field equal to
+``photo - fill`` on the known pixels around the hole and interpolated across it.
+
+``c`` is interpolated by push-pull on an image pyramid (Gortler et al. 1996): boundary differences are
+averaged down to coarse levels, where every hole pixel has a value, and blended back up, which is a
+close, fast approximation of the harmonic solution (no iterations, no streaks). The boundary is a ring a
+few pixels wide, so one noisy pixel of texture does not colour the whole hole.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+RING = 3  # pixels of known photo around the hole whose difference sets the correction
+
+
+def membrane(values: np.ndarray, known: np.ndarray) -> np.ndarray:
+    """Fill ``values`` (H x W x C float32) where ``known`` is False by push-pull interpolation."""
+    h, w = known.shape
+    weight = known.astype(np.float32)
+    value = values * weight[..., None]
+    levels: list[tuple[np.ndarray, np.ndarray]] = []
+    while True:
+        levels.append((value, weight))
+        if min(value.shape[:2]) <= 2:
+            break
+        size = (max(1, value.shape[1] // 2), max(1, value.shape[0] // 2))
+        # area averaging of value and weight separately: a weighted mean once divided
+        value = cv2.resize(value, size, interpolation=cv2.INTER_AREA)
+        weight = cv2.resize(weight, size, interpolation=cv2.INTER_AREA)
+        if value.ndim == 2:
+            value = value[..., None]
+    value, weight = levels[-1]
+    total = float(weight.sum())
+    mean = value.reshape(-1, value.shape[-1]).sum(axis=0) / max(total, 1e-6)
+    estimate = np.where(weight[..., None] > 1e-6, value / np.maximum(weight, 1e-6)[..., None], mean)
+    for value, weight in reversed(levels[:-1]):
+        up = cv2.resize(estimate, (value.shape[1], value.shape[0]), interpolation=cv2.INTER_LINEAR)
+        if up.ndim == 2:
+            up = up[..., None]
+        alpha = np.clip(weight, 0.0, 1.0)[..., None]
+        own = value / np.maximum(weight, 1e-6)[..., None]
+        estimate = alpha * own + (1.0 - alpha) * up
+    return estimate.reshape(h, w, -1)
+
+
+def seamless(crop: np.ndarray, hole: np.ndarray, fill: np.ndarray, ring: int = RING) -> np.ndarray:
+    """``fill`` corrected to meet ``crop`` at the hole's edge (H x W x 3 uint8; unchanged outside the hole).
+
+    ``fill`` is the model's whole output (scaled back to the crop), known pixels included: a network's
+    colour error is regional, so its output around the hole shows the same offset as inside. (Measuring
+    the step against the fill's values just inside the hole instead scored 0.15 dB lower on the
+    validation photos.)
+    """
+    if not hole.any() or hole.all():
+        return fill
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * ring + 1, 2 * ring + 1))
+    around = cv2.dilate(hole.astype(np.uint8), kernel).astype(bool) & ~hole
+    if not around.any():
+        return fill
+    difference = crop.astype(np.float32) - fill.astype(np.float32)
+    correction = membrane(np.where(around[..., None], difference, 0.0).astype(np.float32), around)
+    result = np.clip(np.rint(fill.astype(np.float32) + correction), 0, 255).astype(np.uint8)
+    return np.where(hole[..., None], result, fill)

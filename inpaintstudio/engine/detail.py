@@ -1,0 +1,158 @@
+"""Full-resolution detail for learned fills: contextual residual aggregation (Yi et al., CVPR 2020).
+
+A network fills a crop at its working size (192 px for the shipped DeepFill v2), and the result is scaled
+up to the crop, so a large hole comes back as a blur however good the network is. CRA puts the missing
+high frequencies back: the residual of the known region (the crop minus its copy scaled down to the
+working size and up again) is what the working size cannot hold; each hole cell receives the residual of
+the known cells that the network's own attention chose for it, mapped from the attention grid to
+full-resolution patches, and the sum is added to the upscaled fill.
+
+- The attention comes from the model (:class:`AttentionMap`): DeepFill v2's contextual attention (8 px
+  cells of the working image, pasted as 16 px patches with stride 8, overlapped), CSA's coherent
+  semantic attention (one best known position per hole position).
+- The residual is computed on the crop with the hole replaced by the fill: the pixels under the mask are
+  never read (in the app they are the object being removed; in an evaluation, the answer).
+- Candidates whose full-resolution patch touches the hole are dropped and the weights renormalised.
+- Attention that spreads over many candidates averages their residuals to nothing (measured, see
+  docs): the weights are sharpened (``sharpness``: a power of the attention, the same as a higher softmax
+  scale) and only the ``top_k`` best candidates per cell are kept.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+
+# Measured on the validation photos (see the README's quality section).
+STRENGTH = 1.5
+BAND = 2
+
+
+@dataclass(frozen=True)
+class AttentionMap:
+    """Which known cells each cell of the (padded) working image draws from.
+
+    ``grid`` (rows, cols) cells of ``cell`` working pixels cover the padded working image; each cell
+    pastes a ``2 * cell`` patch centred on it (stride ``cell``). ``index`` / ``weight`` are (rows * cols,
+    k): candidate cells (row-major) and their weights, each row summing to 1 (or all zero: no source).
+    """
+
+    grid: tuple[int, int]
+    cell: int
+    index: np.ndarray
+    weight: np.ndarray
+
+    @classmethod
+    def from_dense(
+        cls, attention: np.ndarray, grid: tuple[int, int], cell: int, *, top_k: int = 4, sharpness: float = 1.0
+    ) -> AttentionMap:
+        """From a (candidates x positions) matrix of attention weights (columns: one position's weights)."""
+        count = attention.shape[0]
+        k = max(1, min(top_k, count))
+        cols = np.ascontiguousarray(attention.T, dtype=np.float64)  # (positions, candidates)
+        index = np.argpartition(-cols, k - 1, axis=1)[:, :k]
+        weight = np.take_along_axis(cols, index, axis=1)
+        weight = np.where(weight > 0, weight, 0.0)
+        if sharpness != 1.0:
+            top = weight.max(axis=1, keepdims=True)
+            weight = np.where(top > 0, (weight / np.where(top > 0, top, 1.0)) ** sharpness, 0.0)
+        total = weight.sum(axis=1, keepdims=True)
+        weight = np.where(total > 0, weight / np.where(total > 0, total, 1.0), 0.0)
+        return cls(grid, cell, index.astype(np.int64), weight.astype(np.float32))
+
+    @classmethod
+    def from_best(cls, best: np.ndarray, grid: tuple[int, int], cell: int) -> AttentionMap:
+        """Hard attention: ``best[p]`` is the one source of position p (-1: none)."""
+        index = np.maximum(best, 0).astype(np.int64)[:, None]
+        weight = (best >= 0).astype(np.float32)[:, None]
+        return cls(grid, cell, index, weight)
+
+
+def _full_cell(cell: int, scale: float) -> int:
+    """The even full-resolution size of one attention cell (a working cell divided by the scale)."""
+    return max(2, 2 * round(cell / scale / 2))
+
+
+def transfer_detail(
+    crop: np.ndarray,
+    hole: np.ndarray,
+    fill: np.ndarray,
+    attention: AttentionMap,
+    *,
+    scaled_size: tuple[int, int],
+    padded_size: tuple[int, int],
+    strength: float = 1.0,
+    band: int = 1,
+) -> np.ndarray:
+    """The upscaled ``fill`` with the known region's residual aggregated into the hole.
+
+    crop: the region at full resolution (H x W x 3 uint8); hole: H x W bool; fill: the model's output
+    scaled back to H x W; scaled_size / padded_size: (width, height) of the crop at the working size
+    before / after padding (``padded_size`` must be ``grid * cell``). Returns H x W x 3 uint8, equal to
+    ``fill`` outside the hole.
+    """
+    h, w = hole.shape
+    sw, sh = scaled_size
+    pw, ph = padded_size
+    rows, cols = attention.grid
+    if (rows * attention.cell, cols * attention.cell) != (ph, pw):
+        raise ValueError(f"attention grid {attention.grid} x {attention.cell} px does not cover {pw}x{ph}")
+    scale = sw / w
+    if scale >= 0.95 or not hole.any():  # the working size already held (almost) every pixel's detail
+        return fill
+    c = _full_cell(attention.cell, scale)
+    up = c / attention.cell  # full-resolution pixels per working pixel, rounded to whole cells
+    # The crop with the hole replaced by the fill, at the attention grid's full resolution, padded like
+    # the working image (symmetric), so cell (i, j) covers rows i*c .. i*c+c exactly.
+    known_only = np.where(hole[..., None], fill, crop).astype(np.float32)
+    inner = (round(sw * up), round(sh * up))
+    x = cv2.resize(known_only, inner, interpolation=cv2.INTER_AREA if up < 1 / scale else cv2.INTER_LINEAR)
+    x = np.pad(x, ((0, rows * c - inner[1]), (0, cols * c - inner[0]), (0, 0)), mode="symmetric")
+    # band 1: what the working size cannot hold; band 2 also the octave below, which the network's own fill
+    # holds only as a blur: the fill's copy of that octave is replaced by the aggregated one.
+    small = (max(1, pw // band), max(1, ph // band))
+    low = cv2.resize(cv2.resize(x, small, interpolation=cv2.INTER_AREA), (cols * c, rows * c), interpolation=cv2.INTER_CUBIC)
+    residual = x - low
+    hole_u = cv2.resize(hole.astype(np.uint8), inner, interpolation=cv2.INTER_NEAREST)
+    hole_u = np.pad(hole_u, ((0, rows * c - inner[1]), (0, cols * c - inner[0])), mode="symmetric").astype(bool)
+
+    # 2c x 2c patches centred on each cell (zero residual beyond the edge), as the attention pastes them.
+    half = c // 2
+    rpad = np.pad(residual, ((half, half), (half, half), (0, 0)))
+    hpad = np.pad(hole_u, ((half, half), (half, half)), constant_values=True)
+    patches = np.lib.stride_tricks.sliding_window_view(rpad, (2 * c, 2 * c), axis=(0, 1))[::c, ::c]
+    patches = patches.reshape(rows * cols, 3, 2 * c, 2 * c)
+    touched = np.lib.stride_tricks.sliding_window_view(hpad, (2 * c, 2 * c))[::c, ::c].any(axis=(2, 3))
+    touched = touched.reshape(rows * cols)
+
+    # Only cells whose patch reaches into the hole receive residual; only clean cells give it.
+    targets = np.flatnonzero(touched)
+    index = attention.index[targets]
+    weight = np.where(touched[index], 0.0, attention.weight[targets])
+    total = weight.sum(axis=1, keepdims=True)
+    weight = np.where(total > 0, weight / np.where(total > 0, total, 1.0), 0.0).astype(np.float32)
+    if not weight.any():
+        return fill
+    out = np.zeros((rows * c + 2 * half, cols * c + 2 * half, 3), np.float32)
+    coverage = np.zeros(out.shape[:2], np.float32)
+    for slot in range(index.shape[1]):
+        gathered = patches[index[:, slot]] * weight[:, slot, None, None, None]
+        for n, cell_id in enumerate(targets):
+            i, j = divmod(int(cell_id), cols)
+            out[i * c : i * c + 2 * c, j * c : j * c + 2 * c] += gathered[n].transpose(1, 2, 0)
+    for i in range(rows):  # every patch position counts, pasted or not (DeepFill's fold divides by 4)
+        for j in range(cols):
+            coverage[i * c : i * c + 2 * c, j * c : j * c + 2 * c] += 1.0
+    detail = (out / np.maximum(coverage, 1.0)[..., None])[half : half + inner[1], half : half + inner[0]]
+    detail = cv2.resize(detail, (w, h), interpolation=cv2.INTER_LINEAR)
+    base = fill.astype(np.float32)
+    if band > 1:
+        fsize = (max(1, round(w * scale / band)), max(1, round(h * scale / band)))
+        own = base - cv2.resize(cv2.resize(base, fsize, interpolation=cv2.INTER_AREA), (w, h), interpolation=cv2.INTER_CUBIC)
+        base = base - strength * own
+    result = base + strength * detail
+    result = np.clip(np.rint(result), 0, 255).astype(np.uint8)
+    return np.where(hole[..., None], result, fill)
