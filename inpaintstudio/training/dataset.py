@@ -20,7 +20,7 @@ import torch
 from PIL import Image, ImageOps
 from torch.utils.data import Dataset
 
-from inpaintstudio.training.masks import border_mask, free_form_mask
+from inpaintstudio.training.masks import border_mask, free_form_mask, painted_mask
 from inpaintstudio.training.sketch import synthetic_sketch
 
 __all__ = [
@@ -31,6 +31,9 @@ __all__ = [
     "split_holdout",
     "write_split",
 ]
+
+# Share of inpainting samples whose hole is drawn like a person paints (training/masks.py).
+PAINTED_FRACTION = 0.5
 
 IMAGE_EXTENSIONS: frozenset[str] = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"})
 
@@ -180,7 +183,11 @@ class ImageFolderDataset(Dataset):
         crop = self._random_crop(self._load(index % len(self.files)), rng)
         sample: dict[str, torch.Tensor] = {}
         if self.mode == "inpaint":
-            mask = free_form_mask(self.size, self.size, rng)
+            # half DeepFill's free-form strokes, half what people paint (object blobs, thick strokes)
+            if rng.random() < PAINTED_FRACTION:
+                mask = painted_mask(self.size, self.size, rng)
+            else:
+                mask = free_form_mask(self.size, self.size, rng)
         else:
             mask, box = border_mask(self.size, self.size, rng)
             sample["known_box"] = torch.tensor(box, dtype=torch.int64)

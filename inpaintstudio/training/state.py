@@ -74,10 +74,15 @@ def _optim_tensors(optimizers: dict[str, dict[str, Any]]) -> tuple[dict[str, tor
     return tensors, groups
 
 
-def write(folder: Path, checkpoint: dict[str, Any], facts: dict[str, Any]) -> dict[str, int]:
+def write(
+    folder: Path, checkpoint: dict[str, Any], facts: dict[str, Any], *, with_optimizer: bool = True
+) -> dict[str, int]:
     """Write the portable state of ``checkpoint`` (the dict Trainer saves) into ``folder``.
 
     ``facts`` are the run's settings and hardware (``run.json``'s content). Returns the file sizes.
+    Without ``with_optimizer`` only the networks are written (the hourly commits of a long run, which
+    keep the repository's growth down); an older ``optim`` file left beside them records another step
+    and is therefore not used on resume.
     """
     from safetensors.torch import save
 
@@ -94,10 +99,12 @@ def write(folder: Path, checkpoint: dict[str, Any], facts: dict[str, Any]) -> di
         "torch": torch.__version__,
     }
     sizes: dict[str, int] = {}
-    tensors, groups = _optim_tensors(checkpoint["optimizers"])
+    tensors, groups = _optim_tensors(checkpoint["optimizers"]) if with_optimizer else ({}, {})
     optim_meta = {"step": str(info["step"]), "param_groups": json.dumps(groups)}
-    optim_bytes = save(tensors, metadata=optim_meta)
-    if len(optim_bytes) <= MAX_FILE_BYTES:
+    optim_bytes = save(tensors, metadata=optim_meta) if with_optimizer else b""
+    if not with_optimizer:
+        info["optimizer"] = "not written with this state (written when a piece of training ends)"
+    elif len(optim_bytes) <= MAX_FILE_BYTES:
         atomic_write_bytes(folder / OPTIM_FILE, optim_bytes)
         sizes[OPTIM_FILE] = len(optim_bytes)
         info["optimizer"] = "kept (bfloat16 moments)"

@@ -241,7 +241,7 @@ class Trainer:
         tensors = load_tensors(path, floating_only=True)
         self.recipe.generator.load_state_dict({k: v.float() for k, v in tensors.items()})
 
-    def save_checkpoint(self) -> None:
+    def save_checkpoint(self, final: bool = True) -> None:
         state = {
             "family": self.settings.family,
             "network": self.recipe.network_config,
@@ -267,12 +267,13 @@ class Trainer:
         with atomic_write(self.run_dir / "run.json", "w") as fh:
             json.dump(info, fh, indent=2)
         if self.settings.state_dir:
-            self._write_portable(state, info)
+            self._write_portable(state, info, final)
 
-    def _write_portable(self, state: dict[str, Any], info: dict[str, Any]) -> None:
-        """Keep the committed state and this piece's ledger line as fresh as the checkpoint."""
+    def _write_portable(self, state: dict[str, Any], info: dict[str, Any], final: bool) -> None:
+        """Keep the committed state and this piece's ledger line as fresh as the checkpoint (the
+        optimiser's moments, twice the networks' size, only when the piece of training ends)."""
         folder = Path(self.settings.state_dir)
-        portable.write(folder, state, info)
+        portable.write(folder, state, info, with_optimizer=final)
         segment = self._segment
         rows = portable.read_ledger(folder)
         row = {
@@ -353,7 +354,7 @@ class Trainer:
                 if self.step - last_save >= settings.checkpoint_every:
                     self._account(started)
                     started = time.monotonic()
-                    self.save_checkpoint()
+                    self.save_checkpoint(final=False)
                     last_save = self.step
         finally:
             if not diverged:
