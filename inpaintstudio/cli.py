@@ -26,7 +26,7 @@ from inpaintstudio import __version__
 from inpaintstudio.errors import InpaintStudioError, Terminated
 
 # Each module provides add_parser(subparsers) and run(args) -> int; see inpaintstudio/commands/.
-COMMAND_MODULES = ("fill", "batch", "models", "eval", "train")
+COMMAND_MODULES = ("fill", "batch", "models", "eval", "validate", "train")
 
 
 def _command_modules() -> dict[str, object]:

@@ -6,7 +6,7 @@ post-processing.
 
 One row per validation photo (models/validation.txt, with the validation masks of
 inpaintstudio/evaluation/validation.py): the input with the hole tinted, then each model's fill, then the
-original. ``MODEL:plain`` runs a learned model without the full-resolution detail transfer. Each tile is
+original. ``MODEL:plain`` runs a learned model without its post-processing (detail transfer, seamless join). Each tile is
 labelled with the model and its hole PSNR / detail ratio on that photo. ``--zoom`` shows a full-resolution
 crop around the largest hole instead of the whole photo (where blur and seams show).
 """
@@ -24,6 +24,7 @@ from inpaintstudio.engine.context import JobContext
 from inpaintstudio.engine.pipeline import ModelCache, run_fill
 from inpaintstudio.engine.request import FillRequest
 from inpaintstudio.evaluation import metrics, validation
+from inpaintstudio.evaluation.benchmark import split_variant
 
 
 def _tile(image: np.ndarray, height: int, label: str) -> np.ndarray:
@@ -67,8 +68,8 @@ def main() -> None:
         shown[case.hole] = (0.5 * shown[case.hole] + 0.5 * np.array([255, 0, 255])).astype(np.uint8)
         tiles = [_tile(shown[view], args.height, f"{case.name}")]
         for entry in args.models.split(","):
-            model, _, variant = entry.partition(":")
-            request = FillRequest(case.image, case.hole, model, device=args.device, detail=variant != "plain")
+            model, plain = split_variant(entry)
+            request = FillRequest(case.image, case.hole, model, device=args.device, detail=not plain, blend=not plain)
             result = run_fill(request, JobContext(), cache).image
             score = f"{metrics.psnr(case.image, result, case.hole):.1f}dB d{metrics.detail_ratio(result, case.image, case.hole):.2f}"
             tiles.append(_tile(result[view], args.height, f"{entry} {score}"))

@@ -23,10 +23,7 @@ from inpaintstudio.geometry import Rect
 if TYPE_CHECKING:
     from tqdm import tqdm
 
-AUTO = "auto"
-# "auto" picks the first of these that is ready and can do what was asked; classical fills always remain.
-AUTO_INPAINT = ("deepfillv2", "csa", "patchmatch", "telea")
-AUTO_EXTEND = ("srn", "patchmatch")
+AUTO = "auto"  # the best model by recorded validation scores (engine/selection.py)
 LOSSY_FORMATS = ("JPEG", "WEBP")
 # A bar whose total is 1.0: a percentage and the stage, without "0.4/1.0" counts.
 FRACTION_BAR = "{percentage:3.0f}%|{bar}| {elapsed}{postfix}"
@@ -105,17 +102,20 @@ def check_can_run(name: str, device: str) -> None:
 
 
 def choose_model(name: str, *, sketch: bool, extend: bool) -> str:
+    """The model to run: ``name``, or for ``auto`` the best by recorded validation scores
+    (engine/selection.py), saying which and why on stderr, and which models were skipped."""
     if name != AUTO:
         registry.get(name)  # unknown names fail here, with the list of known ones
         return name
-    known = registry.names()
-    ready = [n for n in (AUTO_EXTEND if extend else AUTO_INPAINT) if n in known and registry.get(n).status().ready]
-    for candidate in ready:
-        if not sketch or registry.get(candidate).supports_sketch:
-            return candidate
-    if ready:
-        return ready[0]
-    raise InputError("no model is ready for this job")
+    from inpaintstudio.engine import selection
+
+    choice = selection.select("borders" if extend else "holes", sketch=sketch)
+    for note in choice.notes:
+        say(f"note: {note}")
+    if choice.model is None:
+        raise InputError(f"no model is ready for this job ({choice.reason})")
+    say(f"auto: {choice.model} ({choice.reason})")
+    return choice.model
 
 
 def file_id(path: Path) -> tuple[int, int] | None:

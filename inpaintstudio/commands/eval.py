@@ -22,7 +22,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--images", type=Path, required=True, metavar="DIR")
     parser.add_argument("--masks", type=Path, metavar="DIR", help="masks NAME.png (not needed with --extend-fraction)")
-    parser.add_argument("--models", help="comma-separated model names (default: every ready model)")
+    parser.add_argument(
+        "--models",
+        help="comma-separated model names (default: every ready model); MODEL:plain runs a learned model "
+        "without its post-processing (full-resolution detail, seamless join), for comparison",
+    )
     parser.add_argument(
         "--sketch", choices=("auto", "none"), default="none", help="auto: give sketch models the true edges"
     )
@@ -58,8 +62,14 @@ def run(args: argparse.Namespace) -> int:
     if not extend and (args.masks is None or not args.masks.is_dir()):
         raise InputError("--masks must name a folder of masks (or use --extend-fraction)")
     if args.models:
+        from inpaintstudio.evaluation import benchmark
+
         models = [m.strip() for m in args.models.split(",") if m.strip()]
-        for name in models:
+        for entry in models:
+            try:
+                name, _ = benchmark.split_variant(entry)
+            except ValueError as exc:
+                raise InputError(str(exc)) from None
             cls = registry.get(name)
             if not cls.status().ready:
                 raise InputError(f"model '{name}' is not ready: {cls.status().message}")

@@ -45,6 +45,9 @@ class WeightsSpec:
     config: Mapping[str, Any] = field(default_factory=dict, hash=False)  # network constructor arguments
     card: str = ""  # model card file (Markdown) beside the weights, if any
     url: str = ""  # where it can be downloaded from, if anywhere
+    # validation scores of these weights by job ("holes", "borders"): {"psnr", "l1", "detail"}; what
+    # "auto" chooses by (engine/selection.py). Empty: never measured, never chosen automatically.
+    scores: Mapping[str, Any] = field(default_factory=dict, hash=False)
     folder: str = field(default="", compare=False)  # the manifest's folder, filled in when read
 
     @property
@@ -55,6 +58,7 @@ class WeightsSpec:
         data = asdict(self)
         data.pop("folder")
         data["config"] = dict(self.config)
+        data["scores"] = {job: dict(values) for job, values in self.scores.items()}
         return data
 
 

@@ -112,6 +112,18 @@ def score(truth: np.ndarray, output: np.ndarray, hole: np.ndarray) -> dict[str, 
     }
 
 
+PLAIN = "plain"
+
+
+def split_variant(entry: str) -> tuple[str, bool]:
+    """``"deepfillv2:plain"`` -> ("deepfillv2", True): a learned model without its post-processing
+    (full-resolution detail, seamless join), to measure what the post-processing adds."""
+    model, _, variant = entry.partition(":")
+    if variant not in ("", PLAIN):
+        raise ValueError(f"unknown variant '{variant}' of '{model}' (only ':{PLAIN}')")
+    return model, variant == PLAIN
+
+
 def evaluate(
     cases: list[Case],
     models: Iterable[str],
@@ -122,7 +134,8 @@ def evaluate(
 ) -> list[Row]:
     rows: list[Row] = []
     cache = ModelCache()
-    for model in models:
+    for entry in models:
+        model, plain = split_variant(entry)
         cls = registry.get(model)
         use_sketch = sketch == "auto" and cls.supports_sketch
         # Load once before timing, so the per-image time is the fill alone.
@@ -137,6 +150,8 @@ def evaluate(
                     model,
                     sketch=sketch_for(case.image, case.hole, cls.working_size()) if use_sketch else None,
                     device=device,
+                    detail=not plain,
+                    blend=not plain,
                 )
             else:
                 request = FillRequest(
@@ -145,13 +160,15 @@ def evaluate(
                     model,
                     extent=Rect(-case.known.x, -case.known.y, w, h),
                     device=device,
+                    detail=not plain,
+                    blend=not plain,
                 )
             started = time.perf_counter()
             result = run_fill(request, JobContext(), cache)
             seconds = time.perf_counter() - started
             row = Row(
                 case.name,
-                model,
+                entry,
                 "auto" if use_sketch else "none",
                 float(case.hole.mean()),
                 seconds=seconds,
