@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QFont, QKeySequence
+from PySide6.QtGui import QAction, QFont, QKeySequence, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
@@ -27,7 +27,7 @@ from inpaintstudio.ui.actions import plain_text
 # What no action carries: the mouse and the keys held while dragging.
 MOUSE_ROWS = (
     ("Alt + drag", "Erase with the mask brush (paint with the eraser)"),
-    ("Space + drag, middle button", "Pan"),
+    ("Space or middle button + drag", "Pan"),
     ("Ctrl + wheel", "Zoom"),
     ("Wheel, Shift + wheel", "Scroll up and down, left and right"),
 )
@@ -71,22 +71,31 @@ class ShortcutsDialog(QDialog):
         self.table.setWordWrap(False)
         bold = QFont(self.font())
         bold.setBold(True)
+        title_font = QFont(bold)
+        title_font.setPointSizeF(bold.pointSizeF() * 1.15)
+        title_colour = self.palette().color(QPalette.ColorRole.Highlight)
         for title, rows in sections:
             heading = self._add_row(title, "")
-            heading.setFont(bold)
+            heading.setFont(title_font)
+            heading.setForeground(title_colour)
+            heading.setTextAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom)
             self.table.setSpan(self.table.rowCount() - 1, 0, 1, 2)
             for keys, text in rows:
                 self._add_row(keys, text).setFont(bold)
         header = self.table.horizontalHeader()
+        header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         self.table.resizeRowsToContents()
+        for row in range(self.table.rowCount()):
+            if self.table.columnSpan(row, 0) == 2:  # a little room above each heading
+                self.table.setRowHeight(row, self.table.rowHeight(row) + 10)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.close)
         layout = QVBoxLayout(self)
         layout.addWidget(self.table)
         layout.addWidget(buttons)
-        self.resize(560, 640)
+        self.resize(560, 760)
 
     def _add_row(self, keys: str, text: str) -> QTableWidgetItem:
         row = self.table.rowCount()
