@@ -34,6 +34,7 @@ class FillController(QObject):
         self.job: int | None = None
         self._doc: Document | None = None
         self._label = ""
+        self._model = ""
         bridge.progress.connect(self._on_progress)
         bridge.finished.connect(self._on_finished)
         bridge.failed.connect(self._on_failed)
@@ -75,7 +76,7 @@ class FillController(QObject):
             messages.error(window, "Cannot fill", str(exc))
             return None
         self.job = self.bridge.submit(request, key=FILL_KEY)
-        self._doc, self._label = doc, info.label
+        self._doc, self._label, self._model = doc, info.label, info.name
         # A learned model's first fill spends seconds loading the network (and torch) before any progress.
         first_step = "loading the model" if info.learned else "starting"
         window.status.set_busy(True, f"Filling with {info.label}: {first_step}...")
@@ -111,7 +112,9 @@ class FillController(QObject):
     def _on_progress(self, job_id: int, fraction: float, message: str) -> None:
         # Nothing is counted before the model runs: the text set at the start says what happens until then.
         if job_id == self.job and fraction > 0:
-            self.window.status.set_progress(fraction, f"{self._label}: {message}" if message else "")
+            # The engine names the model ("patchmatch: searching patches"); the label says it already.
+            step = message.removeprefix(f"{self._model}: ")
+            self.window.status.set_progress(fraction, f"{self._label}: {step}" if step else "")
 
     def _on_finished(self, job_id: int, result: FillResult) -> None:
         if job_id != self.job:

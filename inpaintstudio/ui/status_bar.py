@@ -33,9 +33,10 @@ class StatusBar(QStatusBar):
         for label, width in ((self.position, 110), (self.zoom, 60), (self.size, 110)):
             label.setMinimumWidth(width)
             label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        for widget in (self.task, self.progress, self.cancel_button):
-            self.addWidget(widget)
-        for widget in (self.autosave, self.position, self.zoom, self.size):
+        # All permanent (right-aligned): a normal widget shares the left with temporary messages, so a tool's
+        # hint shown before a fill was drawn over the task text, and one shown during it hid the progress.
+        self._busy_widgets = (self.task, self.progress, self.cancel_button)
+        for widget in (*self._busy_widgets, self.autosave, self.position, self.zoom, self.size):
             self.addPermanentWidget(widget)
         self.set_busy(False)
         self.set_autosave("")
@@ -43,7 +44,7 @@ class StatusBar(QStatusBar):
     def set_busy(self, busy: bool, text: str = "") -> None:
         """Show (or hide) the task, its progress and Cancel. The bar is a busy indicator until the first
         progress above zero: a model that is still loading has nothing to count yet."""
-        for widget in (self.task, self.progress, self.cancel_button):
+        for widget in self._busy_widgets:
             widget.setVisible(busy)
         self.task.setText(text)
         self.progress.setRange(0, 0 if busy else 1000)

@@ -156,6 +156,7 @@ def test_patchmatch_shows_its_progress_and_stops_at_once_when_cancelled(window, 
     window.fills.fill("patchmatch")
     qtbot.waitUntil(lambda: seen.append(window.status.progress.value()) or 60 < seen[-1] < 1000, timeout=20000)
     assert window.fills.busy, "still searching: the progress came from the search, not from its end"
+    assert window.status.task.text() == "PatchMatch: searching patches"
     started = time.perf_counter()
     window.status.cancel_button.click()
     qtbot.waitUntil(lambda: not window.fills.busy, timeout=20000)
@@ -222,3 +223,19 @@ def test_patchmatch_in_its_child_process_fills_as_in_process_and_reports_failure
     monkeypatch.setattr(classical.PatchMatchInpainter, "patch_size", 0)
     with pytest.raises(RuntimeError, match="patchmatch failed: ValueError: patch_size must be between"):
         pm.inpaint(image, hole, None, JobContext())
+
+
+def test_messages_neither_cover_nor_hide_the_progress(window, small_doc, slow_model, qtbot):
+    """A tool's hint shown before a fill was drawn over the task text; one shown during it hid the bar."""
+    status = window.status
+    paint_hole(small_doc)
+    window.set_tool("brush")  # a hint in the status bar for 8 s
+    window.fills.fill(slow_model)
+    qtbot.waitUntil(lambda: status.progress.value() > 0, timeout=5000)
+    window.set_tool("hand")
+    assert status.currentMessage() and status.progress.isVisible() and status.task.isVisible()
+    # Qt draws the message left of the first visible permanent widget: the task must be one, not at the left.
+    assert status.task.geometry().left() > 100, "the task text is not where the message is drawn"
+    window.fills.cancel()
+    qtbot.waitUntil(lambda: not window.fills.busy, timeout=5000)
+    assert not status.progress.isVisible() and not status.task.isVisible()
