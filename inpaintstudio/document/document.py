@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from inpaintstudio.document import imageio
@@ -346,19 +347,38 @@ class Document:
         hole = patch.hole[local.slices()]
         src = self._stored_pixels(patch.pixels[local.slices()])
         box = local.translated(patch.rect.x, patch.rect.y)
+        strokes = self._strokes_into(box, hole)  # before the hole's part of them is cleared
         edits = [RectEdit.capture(label, "image", self.image, box, lambda v: np.copyto(v, src, where=hole[..., None]))]
         self.notify("image", box)
         # The filled hole's mask and sketch are used up; so is the faint (below-threshold) fringe a soft
-        # brush leaves around it, which would otherwise stay visible as a tinted halo.
+        # brush leaves around it, which would otherwise stay visible as a tinted halo. So are the whole
+        # sketch strokes that reach into the hole: pieces of them left outside it guide nothing any more.
         around = box.expanded(max(8, max(box.w, box.h) // 8)).intersect(self.rect)
-        used = np.zeros((around.h, around.w), bool)
-        used[box.translated(-around.x, -around.y).slices()] = hole
         for layer in ("mask", "sketch"):
             array = self._layers[layer]
-            clear = used | (array[around.slices()] < THRESHOLD)
-            edits.append(RectEdit.capture(label, layer, array, around, lambda v, c=clear: np.copyto(v, 0, where=c)))
-            self.notify(layer, around)
+            whole_strokes = strokes if layer == "sketch" else None
+            rect = around.union(whole_strokes[0]) if whole_strokes else around
+            clear = np.zeros((rect.h, rect.w), bool)
+            clear[box.translated(-rect.x, -rect.y).slices()] = hole
+            clear[around.translated(-rect.x, -rect.y).slices()] |= array[around.slices()] < THRESHOLD
+            if whole_strokes:
+                clear[whole_strokes[0].translated(-rect.x, -rect.y).slices()] |= whole_strokes[1]
+            edits.append(RectEdit.capture(label, layer, array, rect, lambda v, c=clear: np.copyto(v, 0, where=c)))
+            self.notify(layer, rect)
         return edits
+
+    def _strokes_into(self, box: Rect, hole: np.ndarray) -> tuple[Rect, np.ndarray] | None:
+        """Where the sketch strokes (8-connected drawn pixels) that reach into ``hole`` at ``box`` lie: their
+        bounding box and which of its pixels they cover; None when the sketch does not reach the hole."""
+        drawn = self._layers["sketch"]
+        if not (drawn[box.slices()][hole] >= THRESHOLD).any():
+            return None
+        area = mask_bbox(drawn).union(box)  # the hole's box may reach beyond the sketch's
+        _count, labels = cv2.connectedComponents((drawn[area.slices()] > 0).view(np.uint8), connectivity=8)
+        reached = np.unique(labels[box.translated(-area.x, -area.y).slices()][hole])
+        strokes = np.isin(labels, reached[reached > 0])
+        rect = mask_bbox(strokes)
+        return rect.translated(area.x, area.y), strokes[rect.slices()]
 
     def _grow_canvas(self, pixels: np.ndarray, offset: tuple[int, int]) -> CanvasEdit:
         rh, rw = pixels.shape[:2]
