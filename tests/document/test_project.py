@@ -413,7 +413,7 @@ def test_a_history_canvas_above_the_pixel_limit_is_refused_before_inflating(tmp_
 def test_a_patch_shape_whose_size_overflows_is_damage(tmp_path, photo):
     index, blobs = _canvas_growth_to(2000, 1500)
     huge = 2**31 - 1
-    for layer, [[rect, ref]] in index["edits"][0]["strips"].items():
+    for [[rect, ref]] in index["edits"][0]["strips"].values():
         rect[2:] = [huge, huge]
         ref[2][:2] = [huge, huge]
     path = tmp_path / "overflow.inpaint"
