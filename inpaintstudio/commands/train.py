@@ -75,7 +75,17 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--name", help="model name for --export (default: the family)")
     parser.add_argument("--working-size", type=int, help="with --export: the side the app scales crops to")
-    parser.add_argument("--notes", type=Path, help="with --export: Markdown added to the model card")
+    parser.add_argument("--notes", type=Path, help="with --export or --ship: Markdown added to the model card")
+    parser.add_argument(
+        "--validate",
+        action="store_true",
+        help="with --resume: score the committed state on the validation photos (in --data) and note it in the ledger",
+    )
+    parser.add_argument(
+        "--ship",
+        action="store_true",
+        help="with --validate: replace the shipped weights if the state scores better (PSNR, L1, detail)",
+    )
 
 
 # what a run uses when neither the command line nor a resumed state says otherwise
@@ -119,6 +129,8 @@ def _settings_from(args: argparse.Namespace) -> dict[str, object]:
 def run(args: argparse.Namespace) -> int:
     if args.run is None:
         args.run = Path("runs") / args.family
+    if args.validate or args.ship:
+        return _validate(args)
     if args.export:
         from inpaintstudio.training.export import export_run
 
@@ -173,5 +185,48 @@ def run(args: argparse.Namespace) -> int:
     print(
         f"{args.family}: steps {start} -> {reached} of {settings.steps}, {trainer.seconds / 3600:.2f} h trained in total",
         file=sys.stderr,
+    )
+    return 0
+
+
+def _validate(args: argparse.Namespace) -> int:
+    """Score the committed state; with --ship, replace the shipped weights when it is better."""
+    from inpaintstudio.training import ship
+    from inpaintstudio.training import state as portable
+
+    if not args.resume or not args.validate:
+        raise InputError("--validate needs --resume, and --ship needs --validate")
+    state_dir = args.state or Path(portable.STATE_ROOT) / args.family
+    if portable.read_info(state_dir) is None:
+        raise InputError(f"{state_dir} holds no training state")
+    photos = next((d for d in args.data if d.is_dir()), None)
+    if photos is None:
+        raise InputError("give the folder holding the validation photos with --data")
+    try:
+        scores = ship.score_state(args.family, state_dir, photos, device=args.device)
+    except FileNotFoundError as exc:
+        raise InputError(str(exc)) from exc
+    job, candidate = next(iter(scores.items()))
+    shipped = ship.shipped_scores(args.family, job)
+    verdict = ship.compare(candidate, shipped)
+    print(
+        f"{args.family} state, {job}: PSNR {candidate['psnr']:.2f} dB, L1 {candidate['l1']:.4f}, detail "
+        f"{candidate['detail']:.2f} on {candidate['images']} validation photos; {verdict.reason}"
+    )
+    shipped_now = False
+    if args.ship and verdict.better:
+        notes = args.notes.read_text(encoding="utf-8") if args.notes else ""
+        spec = ship.ship(args.family, state_dir, scores, notes)
+        shipped_now = True
+        print(f"shipped: models/{spec.file} ({spec.size / 2**20:.1f} MiB), card models/{spec.card}")
+    note = "shipped" if shipped_now else ("better, not shipped" if verdict.better else "not better than shipped")
+    portable.update_last_ledger_row(
+        state_dir,
+        {
+            "val_psnr": f"{candidate['psnr']:.2f}",
+            "val_l1": f"{candidate['l1']:.4f}",
+            "val_detail": f"{candidate['detail']:.2f}",
+            "note": f"{job}: {note}",
+        },
     )
     return 0

@@ -90,4 +90,3 @@ class Inpainter(ABC):
     ) -> tuple[np.ndarray, AttentionMap | None]:
         """:meth:`inpaint`, plus where the model drew each hole cell from (for detail transfer), if it can say."""
         return self.inpaint(image, mask, sketch, ctx), None
-

@@ -25,7 +25,6 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-
 # Measured on the validation photos (see the README's quality section).
 STRENGTH = 1.5
 BAND = 2
@@ -114,7 +113,9 @@ def transfer_detail(
     # band 1: what the working size cannot hold; band 2 also the octave below, which the network's own fill
     # holds only as a blur: the fill's copy of that octave is replaced by the aggregated one.
     small = (max(1, pw // band), max(1, ph // band))
-    low = cv2.resize(cv2.resize(x, small, interpolation=cv2.INTER_AREA), (cols * c, rows * c), interpolation=cv2.INTER_CUBIC)
+    low = cv2.resize(
+        cv2.resize(x, small, interpolation=cv2.INTER_AREA), (cols * c, rows * c), interpolation=cv2.INTER_CUBIC
+    )
     residual = x - low
     hole_u = cv2.resize(hole.astype(np.uint8), inner, interpolation=cv2.INTER_NEAREST)
     hole_u = np.pad(hole_u, ((0, rows * c - inner[1]), (0, cols * c - inner[0])), mode="symmetric").astype(bool)
@@ -151,7 +152,9 @@ def transfer_detail(
     base = fill.astype(np.float32)
     if band > 1:
         fsize = (max(1, round(w * scale / band)), max(1, round(h * scale / band)))
-        own = base - cv2.resize(cv2.resize(base, fsize, interpolation=cv2.INTER_AREA), (w, h), interpolation=cv2.INTER_CUBIC)
+        own = base - cv2.resize(
+            cv2.resize(base, fsize, interpolation=cv2.INTER_AREA), (w, h), interpolation=cv2.INTER_CUBIC
+        )
         base = base - strength * own
     result = base + strength * detail
     result = np.clip(np.rint(result), 0, 255).astype(np.uint8)

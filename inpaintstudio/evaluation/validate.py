@@ -78,9 +78,8 @@ def record(job: str, scores: Scores) -> list[str]:
 CARD_SECTION = "## Validation scores (what auto chooses by)"
 
 
-def write_card_scores(card: Path, scores: dict[str, dict[str, float]]) -> None:
-    """Replace (or add) the card's validation-score section."""
-    text = card.read_text(encoding="utf-8") if card.is_file() else ""
+def card_scores(scores: dict[str, dict[str, float]]) -> str:
+    """The card's validation-score section (Markdown)."""
     lines = [
         CARD_SECTION,
         "",
@@ -94,7 +93,13 @@ def write_card_scores(card: Path, scores: dict[str, dict[str, float]]) -> None:
         lines.append(
             f"| {job} | {values['psnr']:.2f} | {values['l1']:.4f} | {values['detail']:.2f} | {values.get('images', '')} |"
         )
-    section = "\n".join(lines) + "\n"
+    return "\n".join(lines)
+
+
+def write_card_scores(card: Path, scores: dict[str, dict[str, float]]) -> None:
+    """Replace (or add) the card's validation-score section."""
+    text = card.read_text(encoding="utf-8") if card.is_file() else ""
+    section = card_scores(scores) + "\n"
     pattern = re.compile(re.escape(CARD_SECTION) + r".*?(?=\n## |\Z)", re.S)
     text = pattern.sub(section.rstrip("\n"), text) if CARD_SECTION in text else text.rstrip("\n") + "\n\n" + section
     with atomic_write(card, "w") as fh:

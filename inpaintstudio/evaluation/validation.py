@@ -23,9 +23,10 @@ LOW, HIGH = 0.10, 0.50
 
 
 def validation_names() -> list[str]:
-    from inpaintstudio.training.dataset import read_split
-
-    return read_split(paths.shipped_models_dir() / "validation.txt")
+    """The photo names of ``models/validation.txt`` (blank lines and ``#`` comments skipped). Read here
+    rather than with training.dataset, which the app's bundle leaves out."""
+    text = (paths.shipped_models_dir() / "validation.txt").read_text(encoding="utf-8")
+    return [line.strip() for line in text.splitlines() if line.strip() and not line.strip().startswith("#")]
 
 
 def painted_hole(height: int, width: int, index: int, seed: int = MASK_SEED) -> np.ndarray:

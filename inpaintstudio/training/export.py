@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -61,20 +62,41 @@ def write_training_data(models_dir: Path, files: list[Path]) -> int:
 def export_run(
     run_dir: Path, models_dir: Path, name: str, *, working_size: int | None = None, notes: str = ""
 ) -> weights.WeightsSpec:
-    from inpaintstudio.training.trainer import TrainSettings
-
     info = _run_info(run_dir)
     state = torch.load(run_dir / "checkpoint.pt", map_location="cpu", weights_only=True)
-    settings = TrainSettings(**info["settings"])
+    return export_generator(
+        info, state["network"], state["modules"]["generator"], models_dir, name, working_size=working_size, notes=notes
+    )
+
+
+def export_generator(
+    info: dict[str, Any],
+    network: dict[str, Any],
+    generator: dict[str, torch.Tensor],
+    models_dir: Path,
+    name: str,
+    *,
+    working_size: int | None = None,
+    notes: str = "",
+    scores: dict[str, Any] | None = None,
+) -> weights.WeightsSpec:
+    """Write a generator as shipped weights with its manifest entry, attribution and model card.
+
+    ``info`` holds the run's facts (run.json, or a portable state's metadata); ``scores`` the validation
+    scores it was shipped for (kept in the manifest and the card)."""
+    from inpaintstudio.training.trainer import TrainSettings
+
+    known = set(TrainSettings.__dataclass_fields__)
+    settings = TrainSettings(**{k: v for k, v in info["settings"].items() if k in known})
     models_dir.mkdir(parents=True, exist_ok=True)
     count = write_training_data(models_dir, training_files(settings))
-    config = dict(state["network"])
+    config = dict(network)
     if working_size:
         config["working_size"] = int(working_size)
     spec = weights.store(
         models_dir,
         name,
-        state["modules"]["generator"],
+        generator,
         input_size=int(settings.crop),
         licence=WEIGHTS_LICENCE,
         training_data=f"{count} photographs (models/TRAINING_DATA.tsv); held out: {', '.join(settings.exclude_lists)}",
@@ -82,15 +104,43 @@ def export_run(
         origin="trained for InpaintStudio (inpaintstudio train)",
         config=config,
         card=f"{name}.md",
-        metadata={"family": state["family"], "step": state["step"]},
+        metadata={"family": info.get("family", name), "step": info["step"]},
+        scores=scores or {},
     )
     if spec.size > MAX_FILE_BYTES:
         raise ValueError(f"{spec.file} is {spec.size / 2**20:.1f} MiB, above the 25 MiB limit for shipped weights")
-    _write_card(models_dir / spec.card, spec, info, notes)
+    history = _versions(models_dir / spec.card)
+    job = next((j for j in ("holes", "borders") if scores and j in scores), None)
+    if job is not None:
+        s = scores[job]
+        history.append(
+            f"| {time.strftime('%Y-%m-%d')} | {info['step']} | {info['samples_seen']:,} | {job} | "
+            f"{s['psnr']:.2f} | {s['l1']:.4f} | {s['detail']:.2f} | `{spec.sha256[:12]}` |"
+        )
+    _write_card(models_dir / spec.card, spec, info, notes, history)
     return spec
 
 
-def _write_card(path: Path, spec: weights.WeightsSpec, info: dict[str, Any], notes: str) -> None:
+VERSIONS = "## Shipped versions"
+VERSIONS_HEADER = (
+    "| date | step | crops seen | job | PSNR (dB) | L1 | detail | sha256 |\n|---|---|---|---|---|---|---|---|"
+)
+
+
+def _versions(card: Path) -> list[str]:
+    """The rows of an existing card's 'Shipped versions' table (every version shipped before)."""
+    if not card.is_file():
+        return []
+    text = card.read_text(encoding="utf-8")
+    if VERSIONS not in text:
+        return []
+    section = text.split(VERSIONS, 1)[1].split("\n## ", 1)[0]
+    return [line for line in section.splitlines() if line.startswith("| 2")]
+
+
+def _write_card(
+    path: Path, spec: weights.WeightsSpec, info: dict[str, Any], notes: str, history: list[str] | None = None
+) -> None:
     lines = [
         f"# Model card: {spec.model}",
         "",
@@ -105,5 +155,11 @@ def _write_card(path: Path, spec: weights.WeightsSpec, info: dict[str, Any], not
         notes.strip(),
         "",
     ]
+    if history:
+        lines += [VERSIONS, "", VERSIONS_HEADER, *history, ""]
+    if spec.scores:
+        from inpaintstudio.evaluation.validate import card_scores
+
+        lines += [card_scores(dict(spec.scores)), ""]
     with atomic_write(path, "w") as fh:
         fh.write("\n".join(lines))

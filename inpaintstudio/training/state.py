@@ -57,7 +57,9 @@ def _compact(tensor: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
 
 
 def _module_tensors(modules: dict[str, dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
-    return {f"{name}/{key}": _compact(value, torch.float16) for name, sd in modules.items() for key, value in sd.items()}
+    return {
+        f"{name}/{key}": _compact(value, torch.float16) for name, sd in modules.items() for key, value in sd.items()
+    }
 
 
 def _optim_tensors(optimizers: dict[str, dict[str, Any]]) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:

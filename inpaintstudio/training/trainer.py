@@ -54,6 +54,7 @@ class TrainSettings:
     network: dict[str, Any] = field(default_factory=dict)  # overrides of the family's network config
     options: dict[str, Any] = field(default_factory=dict)  # loss weights and recipe switches
     vgg: str | None = None  # a user-supplied VGG state dict for perceptual features
+    workers: int | None = None  # DataLoader processes; None: none on a CPU, up to 8 on a GPU
     state_dir: str | None = None  # the portable state (training-state/FAMILY): resumed from, kept up to date
     init_from: str | None = None  # shipped weights (safetensors) that a new run's generator starts from
 
@@ -296,7 +297,20 @@ class Trainer:
     # -- the loop ----------------------------------------------------------------------------------
     def _batches(self, files: list[Path]) -> Iterator[dict[str, torch.Tensor]]:
         dataset = self.recipe.dataset(files)
-        workers = 0 if self.device.type == "cpu" else min(8, os.cpu_count() or 1)
+        workers = self.settings.workers
+        if workers is None:
+            workers = 0 if self.device.type == "cpu" else min(8, os.cpu_count() or 1)
+        if workers > 0:
+            # Worker processes are started once per epoch: with a few hundred photos and large batches
+            # an epoch would be a handful of steps, so it is lengthened (items cycle through the photos
+            # with fresh crops and masks), and the decoded photos are shared with the forked workers.
+            if hasattr(dataset, "epoch_length") and dataset.epoch_length is None:
+                dataset.epoch_length = max(len(dataset), 200 * self.settings.batch_size)
+            if hasattr(dataset, "preload"):
+                dataset.preload()
+        if len(dataset) < self.settings.batch_size and hasattr(dataset, "epoch_length"):
+            # fewer photos than a batch: without this, drop_last would leave every epoch empty
+            dataset.epoch_length = self.settings.batch_size
         epoch = self.samples_seen // max(1, len(dataset))
         while True:
             if hasattr(dataset, "set_epoch"):

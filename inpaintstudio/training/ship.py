@@ -1,0 +1,150 @@
+"""Validating a run's committed state and shipping it when, and only when, it scores better.
+
+``inpaintstudio train FAMILY --resume --validate --data PHOTOS [--ship]``: the state's generator is
+scored on the validation photos exactly as shipped weights would be (a temporary models folder holds it
+under the family's name, at the shipped working size, through the same pipeline and post-processing);
+the scores go into the ledger's last line. With ``--ship`` the weights replace ``models/FAMILY`` only
+when they beat the shipped ones on the job the family is for (holes; borders for srn): higher PSNR,
+lower L1, and a detail ratio that does not drop. The model card keeps a line for every version shipped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from inpaintstudio import paths
+from inpaintstudio.engine import registry, weights
+from inpaintstudio.training import state as portable
+
+DETAIL_TOLERANCE = 0.01  # measurement noise of the detail ratio on 8 photos
+
+
+def job_of(family: str) -> str:
+    return "borders" if registry.get(family).supports_outpaint and family == "srn" else "holes"
+
+
+@contextlib.contextmanager
+def _models_folder(folder: Path) -> Iterator[None]:
+    old = os.environ.get("INPAINTSTUDIO_MODELS_DIR")
+    os.environ["INPAINTSTUDIO_MODELS_DIR"] = str(folder)
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop("INPAINTSTUDIO_MODELS_DIR", None)
+        else:
+            os.environ["INPAINTSTUDIO_MODELS_DIR"] = old
+
+
+def working_size_for(family: str, kept: portable.PortableState) -> int | None:
+    shipped = weights.find_spec(family)
+    if shipped is not None and shipped.config.get("working_size"):
+        return int(shipped.config["working_size"])
+    return None
+
+
+def score_state(family: str, state_dir: Path, photos: Path, *, device: str = "cpu") -> dict[str, dict[str, float]]:
+    """The state's validation scores for its family's job, as the app would fill with it."""
+    from inpaintstudio.evaluation import validate
+
+    kept = portable.read(state_dir)
+    if kept is None:
+        raise FileNotFoundError(f"{state_dir} holds no training state")
+    job = job_of(family)
+    config = dict(kept.info["network"])
+    size = working_size_for(family, kept)
+    if size:
+        config["working_size"] = size
+    shipped_dir = paths.shipped_models_dir()
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        for name in ("validation.txt", "holdout.txt"):
+            if (shipped_dir / name).is_file():
+                (folder / name).write_bytes((shipped_dir / name).read_bytes())
+        weights.store(
+            folder,
+            family,
+            kept.modules["generator"],
+            input_size=int(kept.info["settings"].get("crop", 0)),
+            licence="candidate",
+            training_data="",
+            training="",
+            origin="candidate from the training state",
+            config=config,
+        )
+        with _models_folder(folder):
+            return {job: validate.score(job, photos, [family], device=device)[family]}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    better: bool
+    reason: str
+
+
+def compare(candidate: dict[str, float], shipped: dict[str, float] | None) -> Verdict:
+    if shipped is None:
+        return Verdict(True, "nothing shipped (or never scored) to compare with")
+    worse = []
+    if candidate["psnr"] <= shipped["psnr"]:
+        worse.append(f"PSNR {candidate['psnr']:.2f} <= {shipped['psnr']:.2f}")
+    if candidate["l1"] >= shipped["l1"]:
+        worse.append(f"L1 {candidate['l1']:.4f} >= {shipped['l1']:.4f}")
+    if candidate["detail"] < shipped["detail"] - DETAIL_TOLERANCE:
+        worse.append(f"detail {candidate['detail']:.2f} < {shipped['detail']:.2f}")
+    if worse:
+        return Verdict(False, "not better than the shipped weights: " + "; ".join(worse))
+    return Verdict(
+        True,
+        f"better than the shipped weights: PSNR {shipped['psnr']:.2f} -> {candidate['psnr']:.2f}, L1 "
+        f"{shipped['l1']:.4f} -> {candidate['l1']:.4f}, detail {shipped['detail']:.2f} -> {candidate['detail']:.2f}",
+    )
+
+
+def shipped_scores(family: str, job: str) -> dict[str, float] | None:
+    spec = weights.find_spec(family)
+    if spec is None or not spec.scores.get(job):
+        return None
+    return dict(spec.scores[job])
+
+
+def ledger_summary(state_dir: Path) -> str:
+    rows = portable.read_ledger(state_dir)
+    lines = [
+        "## How it was trained",
+        "",
+        "Pieces of training, from the run's ledger (`training-state/<family>/ledger.tsv`):",
+        "",
+        "| date | hardware | steps | crops seen | crop | batch | hours | validation PSNR / L1 / detail | note |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        scores = " / ".join(r.get(k, "") for k in ("val_psnr", "val_l1", "val_detail")) if r.get("val_psnr") else ""
+        lines.append(
+            f"| {r['date']} | {r['hardware']} | {r['step_from']}-{r['step_to']} | {r['crops_seen']} | {r['crop']} "
+            f"| {r['batch']} | {r['hours']} | {scores} | {r.get('note', '')} |"
+        )
+    return "\n".join(lines)
+
+
+def ship(family: str, state_dir: Path, scores: dict[str, Any], notes: str = "") -> weights.WeightsSpec:
+    from inpaintstudio.training.export import export_generator
+
+    kept = portable.read(state_dir)
+    text = (notes.strip() + "\n\n" if notes.strip() else "") + ledger_summary(state_dir)
+    return export_generator(
+        kept.info,
+        kept.info["network"],
+        kept.modules["generator"],
+        paths.shipped_models_dir(),
+        family,
+        working_size=working_size_for(family, kept),
+        notes=text,
+        scores=scores,
+    )

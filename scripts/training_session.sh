@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Training alongside a working session (README, "Training"). From the repository root:
+#   scripts/training_session.sh start [FAMILY]   at the start: builds the extra photos if missing, then resumes
+#                                                the committed run in the background (nice 10, one thread)
+#   scripts/training_session.sh commit [FAMILY]  at least every hour: commits training-state/FAMILY
+#   scripts/training_session.sh stop [FAMILY]    before stopping: SIGTERM, waits for the checkpoint, scores
+#                                                the state on the validation photos, ships it if better, commits
+# PHOTOS (default ../shared/data/photos) and EXTRA (default scratch/extra-photos) name the photo folders;
+# THREADS (default 1) the CPU threads it may use.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+what="${1:?start, commit or stop}"
+family="${2:-deepfillv2}"
+PHOTOS="${PHOTOS:-../shared/data/photos}"
+EXTRA="${EXTRA:-scratch/extra-photos}"
+THREADS="${THREADS:-1}"
+BIN=.venv/bin/inpaintstudio
+mkdir -p runs
+pattern="inpaintstudio train $family --resume"
+
+commit_state() {
+    git add "training-state/$family"
+    if git diff --cached --quiet -- "training-state/$family"; then
+        echo "training-state/$family: nothing new to commit"
+    else
+        local step
+        step=$(.venv/bin/python -c "from pathlib import Path; from inpaintstudio.training import state; print(state.read_info(Path('training-state/$family'))['step'])")
+        git commit -q -m "$family training state at step $step" -- "training-state/$family" models/ 2>/dev/null \
+            || git commit -q -m "$family training state at step $step" -- "training-state/$family"
+        echo "committed training-state/$family at step $step"
+    fi
+}
+
+case "$what" in
+start)
+    if pgrep -f "$pattern" >/dev/null; then echo "already running"; exit 0; fi
+    if [ ! -d "$EXTRA" ]; then .venv/bin/python scripts/build_training_set.py --out "$EXTRA" || echo "extra photos not built; training on $PHOTOS alone"; fi
+    data=(--data "$PHOTOS"); [ -d "$EXTRA" ] && data+=(--data "$EXTRA")
+    nohup nice -n 10 "$BIN" train "$family" --resume "${data[@]}" --threads "$THREADS" >>"runs/$family.log" 2>&1 &
+    echo "training $family in the background (pid $!), log runs/$family.log"
+    ;;
+commit)
+    commit_state
+    ;;
+stop)
+    pkill -TERM -f "$pattern" || echo "no training of $family was running"
+    for _ in $(seq 1 300); do pgrep -f "$pattern" >/dev/null || break; sleep 1; done
+    "$BIN" train "$family" --resume --validate --ship --data "$PHOTOS" --device cpu
+    git add models/ 2>/dev/null || true
+    commit_state
+    ;;
+*)
+    echo "usage: $0 start|commit|stop [FAMILY]" >&2
+    exit 2
+    ;;
+esac
