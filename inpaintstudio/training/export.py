@@ -34,10 +34,13 @@ def _run_info(run_dir: Path) -> dict[str, Any]:
 def describe_training(info: dict[str, Any]) -> str:
     s = info["settings"]
     hours = info["seconds"] / 3600
-    return (
+    text = (
         f"{info['step']} steps of batch {s['batch_size']} ({info['samples_seen']} crops of {s['crop']} px), "
         f"{hours:.1f} h on {info['hardware']}, Adam lr {s['lr']}; options {json.dumps(info['options'])}"
     )
+    if s.get("init_from"):
+        text += f"; the run started from {Path(s['init_from']).name} (see the card's training table)"
+    return text
 
 
 def write_training_data(models_dir: Path, files: list[Path]) -> int:

@@ -92,7 +92,7 @@ class ModelPanel(QWidget):
         self.tree.blockSignals(True)
         self.tree.clear()
         for info in self.infos:
-            item = QTreeWidgetItem([info.label, "", ""])
+            item = QTreeWidgetItem([info.shown_label, "", ""])
             item.setData(0, NAME_ROLE, info.name)
             item.setIcon(0, icon("ready", ACCENT) if info.ready else icon("missing", DISABLED))
             for column, capable in ((1, info.sketch), (2, info.outpaint)):
@@ -110,6 +110,9 @@ class ModelPanel(QWidget):
         self.select(selected)
 
     def select(self, name: str | None) -> None:
+        """Select ``name``; with no name (a first start), the model recommended for filling holes."""
+        if not name:
+            name = next((i.name for i in self.infos if any(job == "filling holes" for job, _ in i.recommended)), None)
         ready = [i for i in range(self.tree.topLevelItemCount()) if self._info(i).ready]
         index = next((i for i in ready if self._info(i).name == name), ready[0] if ready else None)
         if index is not None:
@@ -129,10 +132,18 @@ class ModelPanel(QWidget):
         index = self.device.findData(device)
         self.device.setCurrentIndex(max(0, index))
 
+    def _recommendation(self, current: ModelInfo | None) -> str:
+        """A line naming the recommended model (by the recorded validation scores) when another is chosen."""
+        for info in self.infos:
+            for job, reason in info.recommended:
+                if job == "filling holes" and (current is None or info.name != current.name):
+                    return f"<br>\u2605 Recommended for {job}: <b>{info.label}</b> ({reason})."
+        return ""
+
     def _on_current(self, current: QTreeWidgetItem | None, _previous: QTreeWidgetItem | None) -> None:
         if current is not None:
             info = self.info(current.data(0, NAME_ROLE))
             missing = sum(not i.ready for i in self.infos)
             note = f"<br><i>{missing} greyed-out model(s) cannot run here; hover for the reason.</i>" if missing else ""
-            self.summary.setText(f"{info.summary if info else ''}{note}")
+            self.summary.setText(f"{info.summary if info else ''}{self._recommendation(info)}{note}")
             self.model_changed.emit(current.data(0, NAME_ROLE))

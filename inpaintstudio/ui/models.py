@@ -35,6 +35,8 @@ class ModelInfo:
     ready: bool
     state: str
     message: str
+    # what auto would pick this model for, and why (engine/selection.py), e.g. ("holes", "best recorded ...")
+    recommended: tuple[tuple[str, str], ...] = ()
 
     def tooltip(self) -> str:
         caps = [c for c, on in (("uses sketch strokes", self.sketch), ("extends borders", self.outpaint)) if on]
@@ -42,7 +44,13 @@ class ModelInfo:
         if caps:
             lines.append("Can: " + ", ".join(caps))
         lines.append("Ready" if self.ready else "Not available: " + (self.message or self.state))
+        lines += [f"Recommended for {job}: {reason}" for job, reason in self.recommended]
         return "<br>".join(line for line in lines if line)
+
+    @property
+    def shown_label(self) -> str:
+        """The label in the model list: a star marks the model recommended for a job."""
+        return f"{self.label} \u2605" if self.recommended else self.label
 
 
 def available_models() -> list[ModelInfo]:
@@ -52,6 +60,7 @@ def available_models() -> list[ModelInfo]:
     except Exception:  # a broken model module must not take the app down; show what did register
         log.exception("loading the model registry failed")
         classes = registry.all_inpainters()
+    picks = recommendations()
     infos = []
     for cls in classes:
         try:
@@ -70,10 +79,35 @@ def available_models() -> list[ModelInfo]:
                 ready=bool(ready),
                 state=state,
                 message=app_message(message),
+                recommended=tuple((job, reason) for job, (name, reason) in picks.items() if name == cls.name),
             )
         )
     infos.sort(key=lambda m: (m.learned, not m.ready))
     return infos
+
+
+JOB_WORDS = {"holes": "filling holes", "borders": "extending borders"}
+
+
+def recommendations() -> dict[str, tuple[str, str]]:
+    """{job: (model, why)}: what auto picks for holes and for borders, by the recorded scores."""
+    from inpaintstudio.engine import selection
+
+    picks: dict[str, tuple[str, str]] = {}
+    for job in selection.JOBS:
+        try:
+            choice = selection.select(job)
+        except Exception:  # noqa: BLE001 - a broken score file must not take the model list down
+            log.exception("choosing the recommended model for %s failed", job)
+            continue
+        if choice.model:
+            picks[JOB_WORDS[job]] = (choice.model, choice.reason)
+    return picks
+
+
+def recommended_model(job: str = "filling holes") -> str | None:
+    pick = recommendations().get(job)
+    return pick[0] if pick else None
 
 
 def model_info(name: str) -> ModelInfo | None:

@@ -51,7 +51,7 @@ class AppSettings:
 
     @property
     def model(self) -> str:
-        return str(self._get("fill/model", "patchmatch", str))
+        return str(self._get("fill/model", "", str))  # "": none chosen yet, the panel picks the recommended
 
     @model.setter
     def model(self, value: str) -> None:
