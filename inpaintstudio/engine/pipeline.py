@@ -11,6 +11,7 @@ from __future__ import annotations
 import gc
 import threading
 import time
+from dataclasses import replace
 
 import numpy as np
 
@@ -20,10 +21,15 @@ from inpaintstudio.engine.context import JobContext
 from inpaintstudio.engine.device import resolve_device
 from inpaintstudio.engine.request import FillRequest, FillResult, Patch
 from inpaintstudio.errors import CapabilityError, InputError, ModelUnavailableError
+from inpaintstudio.geometry import Rect
 
 # Extending by more than this many times the image on a side is refused: the result would be invented
 # almost entirely, and the canvas could exhaust memory.
 MAX_EXTEND_FACTOR = 2.0
+# A larger extension proceeds in steps that each add at most this fraction of the current canvas on a
+# side: every model sees a band it can fill from nearby context (SRN is trained to double a crop at
+# most), and the user sees progress and can cancel between steps.
+EXTEND_STEP_FRACTION = 0.5
 
 
 class ModelCache:
@@ -77,12 +83,76 @@ def check_request(request: FillRequest, cls: type[Inpainter]) -> None:
             )
 
 
+def extension_steps(request: FillRequest) -> list[tuple[int, int, int, int]]:
+    """The padding (left, top, right, bottom) each step adds, in order; one step for a small extension."""
+    if not request.extends:
+        return [(0, 0, 0, 0)]
+    pads = request.canvas.padding_around(request.image_rect)
+    w, h = request.image_rect.w, request.image_rect.h
+    steps, done = [], [0, 0, 0, 0]
+    while done != list(pads):
+        cw, ch = w + done[0] + done[2], h + done[1] + done[3]
+        limit = [cw, ch, cw, ch]
+        step = [
+            min(p - d, max(1, int(EXTEND_STEP_FRACTION * lim))) for p, d, lim in zip(pads, done, limit, strict=True)
+        ]
+        steps.append(tuple(step))
+        done = [d + s for d, s in zip(done, step, strict=True)]
+    return steps
+
+
 def run_fill(request: FillRequest, ctx: JobContext | None = None, cache: ModelCache | None = None) -> FillResult:
     ctx = ctx or JobContext()
     cache = cache or default_cache
-    started = time.perf_counter()
     cls = registry.get(request.model)
     check_request(request, cls)
+    steps = extension_steps(request)
+    if len(steps) == 1:
+        return _fill_once(request, cls, ctx, cache)
+    return _fill_in_steps(request, cls, steps, ctx, cache)
+
+
+def _fill_in_steps(
+    request: FillRequest,
+    cls: type[Inpainter],
+    steps: list[tuple[int, int, int, int]],
+    ctx: JobContext,
+    cache: ModelCache,
+) -> FillResult:
+    """A large extension as a series of fills, each growing the last one's result by a band."""
+    started = time.perf_counter()
+    image, mask, sketch = request.image, request.mask, request.sketch
+    filled = np.asarray(request.mask, bool)
+    result = None
+    for index, (left, top, right, bottom) in enumerate(steps):
+        ctx.check_cancelled()
+        stage = ctx.stage(index / len(steps), (index + 1) / len(steps))
+        stage.progress(0.0, f"extending borders, step {index + 1} of {len(steps)}")
+        h, w = image.shape[:2]
+        step = replace(
+            request, image=image, mask=mask, sketch=sketch, extent=Rect(-left, -top, w + left + right, h + top + bottom)
+        )
+        result = _fill_once(step, cls, stage, cache)
+        filled = np.pad(filled, ((top, bottom), (left, right)), constant_values=True)
+        image, mask, sketch = result.image, np.zeros(result.image.shape[:2], bool), None
+    assert result is not None
+    left, top, right, bottom = request.canvas.padding_around(request.image_rect)
+    base = processing.grow_canvas(np.asarray(request.image), np.asarray(request.mask), None, request.canvas)[0]
+    whole = Patch(Rect.of_array(base), np.asarray(result.image), filled)
+    return FillResult(
+        base,
+        (whole,),
+        (left, top),
+        (request.image_rect.w, request.image_rect.h),
+        cls.name,
+        result.device,
+        time.perf_counter() - started,
+        tuple(dict.fromkeys(ctx.notices)),  # each step may note the same thing
+    )
+
+
+def _fill_once(request: FillRequest, cls: type[Inpainter], ctx: JobContext, cache: ModelCache) -> FillResult:
+    started = time.perf_counter()
     device = resolve_device(request.device) if cls.learned else "cpu"
 
     canvas, hole, sketch, offset = processing.grow_canvas(
