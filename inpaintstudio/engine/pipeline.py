@@ -158,16 +158,17 @@ def _fill_once(request: FillRequest, cls: type[Inpainter], ctx: JobContext, cach
     canvas, hole, sketch, offset = processing.grow_canvas(
         np.asarray(request.image), np.asarray(request.mask), request.sketch, request.canvas
     )
-    if sketch is not None and not cls.supports_sketch:
-        if sketch.any():
-            ctx.notice(f"model '{cls.name}' does not use sketch strokes; they were ignored")
-        sketch = None
     source = (request.image_rect.w, request.image_rect.h)
     working_size = cls.working_size()
     # Only the holes' bounding box is scanned; an empty plan means an empty mask.
     regions = processing.plan_regions(
         hole, native_size=working_size, strategy=request.strategy, margin=request.margin, min_side=cls.min_size
     )
+    if sketch is not None and not cls.supports_sketch:
+        # strokes the user keeps elsewhere in the photo are not this fill's business
+        if any(sketch[region.slices()].any() for region in regions):
+            ctx.notice(f"model '{cls.name}' does not use sketch strokes; they were ignored")
+        sketch = None
     if not regions:
         ctx.notice("the mask is empty: nothing to fill, the image is unchanged")
         return FillResult(

@@ -60,7 +60,9 @@ class ModelPanel(QWidget):
         self.summary = QLabel()
         self.summary.setWordWrap(True)
         self.summary.setObjectName("modelSummary")
-        self.summary.setMinimumHeight(3 * self.summary.fontMetrics().lineSpacing() + 4)
+        # the layout does not ask a word-wrapped label for its height: reserve the four lines it can take
+        # (summary, recommendation, greyed-out note), or the dock squeezes it over the model list
+        self.summary.setMinimumHeight(4 * self.summary.fontMetrics().lineSpacing() + 4)
         self.summary.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
 
         buttons = QHBoxLayout()
@@ -133,17 +135,20 @@ class ModelPanel(QWidget):
         self.device.setCurrentIndex(max(0, index))
 
     def _recommendation(self, current: ModelInfo | None) -> str:
-        """A line naming the recommended model (by the recorded validation scores) when another is chosen."""
+        """A short line naming the recommended model when another is chosen; the reason (its recorded
+        validation scores) is the summary's tooltip, so the panel does not grow taller."""
         for info in self.infos:
             for job, reason in info.recommended:
                 if job == "filling holes" and (current is None or info.name != current.name):
-                    return f"<br>\u2605 Recommended for {job}: <b>{info.label}</b> ({reason})."
+                    self.summary.setToolTip(f"Recommended for {job}: {info.label}, {reason}")
+                    return f"<br>\u2605 Recommended for {job}: <b>{info.label}</b>"
+        self.summary.setToolTip("")
         return ""
 
     def _on_current(self, current: QTreeWidgetItem | None, _previous: QTreeWidgetItem | None) -> None:
         if current is not None:
             info = self.info(current.data(0, NAME_ROLE))
             missing = sum(not i.ready for i in self.infos)
-            note = f"<br><i>{missing} greyed-out model(s) cannot run here; hover for the reason.</i>" if missing else ""
+            note = f"<br><i>{missing} greyed out: cannot run here (hover for why).</i>" if missing else ""
             self.summary.setText(f"{info.summary if info else ''}{self._recommendation(info)}{note}")
             self.model_changed.emit(current.data(0, NAME_ROLE))

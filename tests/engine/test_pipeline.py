@@ -140,3 +140,16 @@ def test_a_black_and_white_photo_gets_a_black_and_white_fill(photo):
         assert (coloured[hole] == (150, 90, 170)).all()
     finally:
         registry.unregister("test-purple")
+
+
+def test_sketch_strokes_far_from_the_hole_are_not_reported_as_ignored():
+    image = np.full((400, 600, 3), 120, np.uint8)
+    hole = np.zeros((400, 600), bool)
+    hole[300:340, 500:540] = True
+    sketch = np.zeros((400, 600), bool)
+    sketch[20:24, 20:200] = True  # a stroke kept for a later fill, far from this hole
+    result = run_fill(FillRequest(image, hole, "telea", sketch=sketch), JobContext())
+    assert not any("sketch" in n for n in result.notices)
+    sketch[310:314, 505:535] = True  # a stroke in the hole is ignored by telea, and it says so
+    result = run_fill(FillRequest(image, hole, "telea", sketch=sketch), JobContext())
+    assert any("does not use sketch strokes" in n for n in result.notices)

@@ -31,3 +31,4 @@ def test_a_first_start_selects_the_recommended_model_and_another_choice_names_it
     panel.select("telea")
     assert "Recommended for filling holes" in panel.summary.text()
     assert panel.info(holes.model).label in panel.summary.text()
+    assert holes.reason in panel.summary.toolTip()
