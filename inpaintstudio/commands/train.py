@@ -191,7 +191,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _validate(args: argparse.Namespace) -> int:
     """Score the committed state; with --ship, replace the shipped weights when it is better."""
-    from inpaintstudio.training import ship
+    from inpaintstudio.evaluation import ship
     from inpaintstudio.training import state as portable
 
     if not args.resume or not args.validate:

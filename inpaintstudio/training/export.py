@@ -160,9 +160,5 @@ def _write_card(
     ]
     if history:
         lines += [VERSIONS, "", VERSIONS_HEADER, *history, ""]
-    if spec.scores:
-        from inpaintstudio.evaluation.validate import card_scores
-
-        lines += [card_scores(dict(spec.scores)), ""]
     with atomic_write(path, "w") as fh:
         fh.write("\n".join(lines))

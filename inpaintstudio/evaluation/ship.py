@@ -138,7 +138,9 @@ def ship(family: str, state_dir: Path, scores: dict[str, Any], notes: str = "") 
 
     kept = portable.read(state_dir)
     text = (notes.strip() + "\n\n" if notes.strip() else "") + ledger_summary(state_dir)
-    return export_generator(
+    from inpaintstudio.evaluation.validate import write_card_scores
+
+    spec = export_generator(
         kept.info,
         kept.info["network"],
         kept.modules["generator"],
@@ -148,3 +150,5 @@ def ship(family: str, state_dir: Path, scores: dict[str, Any], notes: str = "") 
         notes=text,
         scores=scores,
     )
+    write_card_scores(paths.shipped_models_dir() / spec.card, dict(spec.scores))
+    return spec

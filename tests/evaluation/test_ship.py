@@ -8,8 +8,8 @@ from PIL import Image
 
 from inpaintstudio.cli import main
 from inpaintstudio.engine import weights
+from inpaintstudio.evaluation import ship
 from inpaintstudio.paths import PACKAGE_DIR
-from inpaintstudio.training import ship
 from inpaintstudio.training import state as portable
 from inpaintstudio.training.recipes import recipe_class
 from inpaintstudio.training.trainer import Trainer, TrainSettings
