@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import signal
 import subprocess
 import sys
 import tarfile
@@ -27,14 +28,24 @@ def test_smoke_burst_benchmarks_trains_both_families_and_packs_their_state(tmp_p
     committed = portable.read_info(ROOT / "training-state" / "deepfillv2")
     out = tmp_path / "out"
     env = {**os.environ, "OUT": str(out), "PYTHON": sys.executable}
-    done = subprocess.run(
-        ["bash", str(ROOT / "scripts" / "device_session.sh"), "--smoke", "--photos", str(ROOT / "tests" / "fixtures")],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
+    command = [
+        "bash",
+        str(ROOT / "scripts" / "device_session.sh"),
+        "--smoke",
+        "--photos",
+        str(ROOT / "tests" / "fixtures"),
+    ]
+    # its own process group, so a hang cannot leave the Python child running after the timeout
+    child = subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True
     )
-    assert done.returncode == 0, done.stdout + done.stderr
+    try:
+        output, _ = child.communicate(timeout=180)
+    except subprocess.TimeoutExpired:
+        os.killpg(child.pid, signal.SIGKILL)
+        child.communicate()
+        raise
+    assert child.returncode == 0, output
     bench = json.loads((out / "bench.json").read_text())
     assert bench["median_s"] > 0 and bench["input"] == "256x256"
     report = json.loads((out / "report.json").read_text())
