@@ -222,9 +222,11 @@ class Document:
             self._saved_id = self.history.edits[position - 1].edit_id if position else 0
         self.notify("saved")
 
-    def save(self, path: Path | str, *, quality: int = 95) -> None:
-        imageio.save_image(path, self.image, self.alpha, self.meta, quality=quality)
+    def save(self, path: Path | str, *, quality: int = 95) -> tuple[str, ...]:
+        """Save the image; returns the notes for the user (metadata the format could not carry)."""
+        notes = imageio.save_image(path, self.image, self.alpha, self.meta, quality=quality)
         self.mark_saved(Path(path))
+        return notes
 
     # -- painting ----------------------------------------------------------------------------------
     def begin_stroke(self, layer: str, brush: Brush, *, erase: bool = False) -> Stroke:

@@ -148,7 +148,7 @@ def test_failed_save_leaves_the_old_file_and_no_temporary(tmp_path, photo, monke
     def broken(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(imageio, "encode_image", broken)
+    monkeypatch.setattr(imageio, "_encode", broken)
     with pytest.raises(ImageSaveError, match="No space left"):
         imageio.save_image(out, photo)
     assert out.read_bytes() == b"old content"
