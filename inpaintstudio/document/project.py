@@ -5,7 +5,9 @@ Members (all written in one atomic replace of the target file):
 - ``project.json``: ``{"format": "inpaintstudio-project", "version": 1, "app_version", "saved_at",
   "width", "height", "dtype" ("uint8" | "uint16"), "alpha" (bool), "extent" [x, y, w, h],
   "original_path" (the photo the document saves to, or null), "meta" {format, mode, gray, bit_depth,
-  dpi, orientation, exif (base64), icc (base64)}, "history" (true when the history members exist)}``;
+  dpi, orientation, exif (base64), icc (base64), xmp (base64), photoshop (base64), text [{key, value,
+  kind, compressed, language, translated_key}]}, "history" (true when the history members exist)}``
+  (xmp, photoshop and text may be absent: files of earlier versions lack them);
 - ``image.png``: the image layer, lossless, 8 or 16 bits per channel as in the document; the alpha layer,
   when the document has one, is the PNG's fourth channel (RGBA), so the two can never get out of step;
 - ``mask.png``, ``sketch.png``: the 8-bit coverage layers exactly as painted (grayscale PNG);
@@ -26,6 +28,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import io
 import json
 import math
@@ -43,9 +46,10 @@ from PIL import Image
 
 from inpaintstudio import __version__
 from inpaintstudio.atomic import atomic_write
-from inpaintstudio.document import history_io, imageio
+from inpaintstudio.document import history_io, imageio, metadata
 from inpaintstudio.document.document import Document
 from inpaintstudio.document.history_io import LayerSpec
+from inpaintstudio.document.metadata import TextChunk
 from inpaintstudio.errors import ImageLoadError, ImageSaveError
 from inpaintstudio.geometry import Rect
 
@@ -56,6 +60,7 @@ PROJECT_JSON = "project.json"
 IMAGE_PNG, MASK_PNG, SKETCH_PNG = "image.png", "mask.png", "sketch.png"
 OPEN_FILTER = "InpaintStudio projects (*.inpaint)"
 MAX_MEMBERS = 32
+MAX_TEXT_CHUNKS = 10_000  # text chunks in the metadata (their size is bounded by MAX_JSON_BYTES)
 MAX_JSON_BYTES = 64 * 1024 * 1024  # project.json with EXIF / ICC, and the history index
 _READ_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, OSError, EOFError, struct.error, ValueError)
 
@@ -130,6 +135,9 @@ def _meta_to_json(meta: imageio.ImageMeta) -> dict[str, Any]:
         "orientation": meta.orientation,
         "exif": b64(meta.exif),
         "icc": b64(meta.icc),
+        "xmp": b64(meta.xmp),
+        "photoshop": b64(meta.photoshop),
+        "text": [dataclasses.asdict(chunk) for chunk in meta.text],
     }
 
 
@@ -303,6 +311,8 @@ def _meta_from_json(value: Any, path: Path) -> imageio.ImageMeta:
             "metadata 'dpi' is invalid",
         )
         dpi = (float(dpi[0]), float(dpi[1]))
+    text = value.get("text") or []
+    _check(isinstance(text, list) and len(text) <= MAX_TEXT_CHUNKS, path, "metadata 'text' is invalid")
     gray, depth, orientation = value.get("gray"), value.get("bit_depth"), value.get("orientation")
     _check(isinstance(gray, bool), path, "metadata 'gray' is invalid")
     _check(depth in (8, 16) and type(depth) is int, path, "metadata 'bit_depth' is invalid")
@@ -316,7 +326,28 @@ def _meta_from_json(value: Any, path: Path) -> imageio.ImageMeta:
         bit_depth=depth,
         dpi=dpi,
         orientation=orientation,
+        xmp=blob("xmp"),
+        photoshop=blob("photoshop"),
+        text=tuple(_text_chunk(item, path) for item in text),
     )
+
+
+def _text_chunk(item: Any, path: Path) -> TextChunk:
+    """One text chunk of the metadata, checked so that saving the image can write it back."""
+    fields = {f.name: f.type for f in dataclasses.fields(TextChunk)}
+    ok = isinstance(item, dict) and set(item) == set(fields)
+    ok = ok and all(type(item[name]) is (bool if kind == "bool" else str) for name, kind in fields.items())
+    _check(ok, path, "metadata 'text' holds an invalid entry")
+    chunk = TextChunk(**item)
+    try:
+        names = (chunk.key, chunk.language, chunk.translated_key)
+        valid = 1 <= len(chunk.key.encode("latin-1")) <= 79 and chunk.kind in ("tEXt", "zTXt", "iTXt")
+        valid = valid and not any("\x00" in name for name in names)
+        metadata.png_text_payload(chunk)
+    except (UnicodeEncodeError, ValueError):
+        valid = False
+    _check(valid, path, f"metadata text chunk {chunk.key[:79]!r} is invalid")
+    return chunk
 
 
 def _read_description(zf: _Zip, path: Path) -> dict[str, Any]:
