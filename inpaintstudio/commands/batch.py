@@ -119,6 +119,7 @@ def _fill_all(
     """Fill every image, appending each one written to ``done``; returns the skipped ones with the reason."""
     cache = ModelCache()
     failures: list[tuple[Path, str]] = []
+    said: set[str] = set()  # a note that holds for many images is said once, at the first
     for image in images:
 
         def report(fraction: float, text: str, image: Path = image) -> None:
@@ -141,7 +142,9 @@ def _fill_all(
             )
             done.append(image)
             for notice in outcome.notices:
-                common.say(f"{image.name}: note: {notice}")
+                if notice not in said:
+                    said.add(notice)
+                    common.say(f"{image.name}: note: {notice}")
         except InpaintStudioError as exc:
             common.say(f"{image.name}: skipped: {exc}")
             failures.append((image, str(exc)))

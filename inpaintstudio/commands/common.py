@@ -193,13 +193,15 @@ def fill_file(
         if imageio.format_for(out) == doc.meta.format and out.resolve() != Path(image).resolve():
             _copy_atomically(Path(image), out)
         else:
-            doc.save(out, quality=quality)
+            for note in doc.save(out, quality=quality):
+                ctx.notice(note)
         return FileOutcome(name, 0.0, tuple(ctx.notices))
     result = run_fill(doc.fill_request(name, device=device, strategy=strategy), ctx, cache)
     doc.apply_fill(result)
     if imageio.format_for(out) in LOSSY_FORMATS:
         ctx.notice(f"{out.suffix} is a lossy format: unmasked pixels are re-compressed; use .png to keep them exact")
-    doc.save(out, quality=quality)
+    for note in doc.save(out, quality=quality):
+        ctx.notice(note)
     return FileOutcome(result.model, result.seconds, tuple(ctx.notices))
 
 

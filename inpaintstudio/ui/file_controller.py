@@ -168,7 +168,7 @@ class FileController(QObject):
                 return False
             quality = self.window.settings.jpeg_quality = answer
         try:
-            doc.save(path, quality=quality)
+            notes = doc.save(path, quality=quality)  # metadata the format cannot carry, at most one note
         except InpaintStudioError as exc:
             messages.error(self.window, "Cannot save image", str(exc))
             return False
@@ -176,7 +176,7 @@ class FileController(QObject):
         self.window.settings.add_recent(path)
         self.window.settings.last_folder = str(path.resolve().parent)
         self.window.refresh_recent()
-        self.window.show_message(f"Saved {path.name}")
+        self.window.show_message("; ".join([f"Saved {path.name}", *notes]), 15000 if notes else 6000)
         return True
 
     def maybe_save(self) -> bool:
