@@ -40,6 +40,9 @@ class Inpainter(ABC):
     min_size: ClassVar[int] = 1
     supports_sketch: ClassVar[bool] = False
     supports_outpaint: ClassVar[bool] = False
+    # Can be told not to copy from some known pixels (the sampling exclusion): its ``inpaint`` then takes
+    # an ``exclude`` keyword (H x W bool, True = do not copy from here, never set on hole pixels).
+    supports_exclude: ClassVar[bool] = False
 
     def __init__(self, device: str = "cpu") -> None:
         self.device = device
@@ -64,6 +67,7 @@ class Inpainter(ABC):
             "pad_multiple": cls.pad_multiple,
             "sketch": cls.supports_sketch,
             "outpaint": cls.supports_outpaint,
+            "exclude": cls.supports_exclude,
         }
 
     # -- life cycle --------------------------------------------------------------------------------
@@ -86,7 +90,14 @@ class Inpainter(ABC):
         """
 
     def inpaint_with_attention(
-        self, image: np.ndarray, mask: np.ndarray, sketch: np.ndarray | None, ctx: JobContext
+        self,
+        image: np.ndarray,
+        mask: np.ndarray,
+        sketch: np.ndarray | None,
+        ctx: JobContext,
+        exclude: np.ndarray | None = None,
     ) -> tuple[np.ndarray, AttentionMap | None]:
         """:meth:`inpaint`, plus where the model drew each hole cell from (for detail transfer), if it can say."""
-        return self.inpaint(image, mask, sketch, ctx), None
+        if exclude is None:  # inpainters without an exclusion do not take the keyword
+            return self.inpaint(image, mask, sketch, ctx), None
+        return self.inpaint(image, mask, sketch, ctx, exclude=exclude), None

@@ -12,7 +12,9 @@ full-resolution patches, and the sum is added to the upscaled fill.
   semantic attention (one best known position per hole position).
 - The residual is computed on the crop with the hole replaced by the fill: the pixels under the mask are
   never read (in the app they are the object being removed; in an evaluation, the answer).
-- Candidates whose full-resolution patch touches the hole are dropped and the weights renormalised.
+- Candidates whose full-resolution patch touches the hole are dropped and the weights renormalised; so
+  are those that touch the sampling exclusion (the user said not to copy from there, and the residual is
+  the part of a copy that is most recognisably its source's).
 - Attention that spreads over many candidates averages their residuals to nothing (measured, see
   docs): the weights are sharpened (``sharpness``: a power of the attention, the same as a higher softmax
   scale) and only the ``top_k`` best candidates per cell are kept.
@@ -75,6 +77,15 @@ def _full_cell(cell: int, scale: float) -> int:
     return max(2, 2 * round(cell / scale / 2))
 
 
+def _patches_touching(binary: np.ndarray, c: int, *, outside: bool) -> np.ndarray:
+    """For each cell of the grid (row-major), whether its 2c x 2c patch centred on it holds a set pixel of
+    ``binary`` (the grid at full resolution); beyond the edge counts as ``outside``."""
+    half = c // 2
+    padded = np.pad(binary, ((half, half), (half, half)), constant_values=outside)
+    windows = np.lib.stride_tricks.sliding_window_view(padded, (2 * c, 2 * c))[::c, ::c]
+    return windows.any(axis=(2, 3)).reshape(-1)
+
+
 def transfer_detail(
     crop: np.ndarray,
     hole: np.ndarray,
@@ -85,13 +96,14 @@ def transfer_detail(
     padded_size: tuple[int, int],
     strength: float = 1.0,
     band: int = 1,
+    exclude: np.ndarray | None = None,
 ) -> np.ndarray:
     """The upscaled ``fill`` with the known region's residual aggregated into the hole.
 
     crop: the region at full resolution (H x W x 3 uint8); hole: H x W bool; fill: the model's output
     scaled back to H x W; scaled_size / padded_size: (width, height) of the crop at the working size
-    before / after padding (``padded_size`` must be ``grid * cell``). Returns H x W x 3 uint8, equal to
-    ``fill`` outside the hole.
+    before / after padding (``padded_size`` must be ``grid * cell``); exclude: H x W bool, known pixels
+    never to copy from, or None. Returns H x W x 3 uint8, equal to ``fill`` outside the hole.
     """
     h, w = hole.shape
     sw, sh = scaled_size
@@ -123,16 +135,20 @@ def transfer_detail(
     # 2c x 2c patches centred on each cell (zero residual beyond the edge), as the attention pastes them.
     half = c // 2
     rpad = np.pad(residual, ((half, half), (half, half), (0, 0)))
-    hpad = np.pad(hole_u, ((half, half), (half, half)), constant_values=True)
     patches = np.lib.stride_tricks.sliding_window_view(rpad, (2 * c, 2 * c), axis=(0, 1))[::c, ::c]
     patches = patches.reshape(rows * cols, 3, 2 * c, 2 * c)
-    touched = np.lib.stride_tricks.sliding_window_view(hpad, (2 * c, 2 * c))[::c, ::c].any(axis=(2, 3))
-    touched = touched.reshape(rows * cols)
+    touched = _patches_touching(hole_u, c, outside=True)
+    unusable = touched
+    if exclude is not None and exclude.any():
+        # Area scaling then "> 0": a grid pixel that any excluded pixel reaches counts as excluded.
+        excl_u = cv2.resize(exclude.astype(np.float32), inner, interpolation=cv2.INTER_AREA) > 0
+        excl_u = np.pad(excl_u, ((0, rows * c - inner[1]), (0, cols * c - inner[0])), mode="symmetric")
+        unusable = touched | _patches_touching(excl_u, c, outside=False)
 
     # Only cells whose patch reaches into the hole receive residual; only clean cells give it.
     targets = np.flatnonzero(touched)
     index = attention.index[targets]
-    weight = np.where(touched[index], 0.0, attention.weight[targets])
+    weight = np.where(unusable[index], 0.0, attention.weight[targets])
     total = weight.sum(axis=1, keepdims=True)
     weight = np.where(total > 0, weight / np.where(total > 0, total, 1.0), 0.0).astype(np.float32)
     if not weight.any():

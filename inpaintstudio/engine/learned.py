@@ -106,7 +106,8 @@ class LearnedInpainter(Inpainter):
         self, image: torch.Tensor, mask: torch.Tensor, sketch: torch.Tensor | None, ctx: JobContext
     ) -> torch.Tensor:
         """One fill on tensors: image 1x3xHxW in [-1, 1] RGB, mask 1x1xHxW (1 = hole), sketch 1x1xHxW
-        or None. Returns 1x3xHxW in [-1, 1]. Runs under inference mode on ``self.device``."""
+        or None. Returns 1x3xHxW in [-1, 1]. Runs under inference mode on ``self.device``. A family that
+        sets ``supports_exclude`` also takes ``exclude`` (1x1xHxW, 1 = never copy from here)."""
 
     # -- life cycle --------------------------------------------------------------------------------
     def load(self, ctx: JobContext | None = None) -> None:
@@ -146,13 +147,20 @@ class LearnedInpainter(Inpainter):
         return self.device == "cuda" and self.half_precision_safe
 
     # -- the method --------------------------------------------------------------------------------
-    def inpaint(self, image: np.ndarray, mask: np.ndarray, sketch: np.ndarray | None, ctx: JobContext) -> np.ndarray:
+    def inpaint(
+        self,
+        image: np.ndarray,
+        mask: np.ndarray,
+        sketch: np.ndarray | None,
+        ctx: JobContext,
+        exclude: np.ndarray | None = None,
+    ) -> np.ndarray:
         import torch
 
         if self.net is None:
             self.load(ctx)
         try:
-            return self._run(image, mask, sketch, ctx)
+            return self._run(image, mask, sketch, ctx, exclude)
         except torch.OutOfMemoryError:
             if self.device == "cpu":
                 raise
@@ -163,18 +171,30 @@ class LearnedInpainter(Inpainter):
             if self.device == "cuda":
                 torch.cuda.empty_cache()
             self.device = "cpu"
-            return self._run(image, mask, sketch, ctx)
+            return self._run(image, mask, sketch, ctx, exclude)
 
     def inpaint_with_attention(
-        self, image: np.ndarray, mask: np.ndarray, sketch: np.ndarray | None, ctx: JobContext
+        self,
+        image: np.ndarray,
+        mask: np.ndarray,
+        sketch: np.ndarray | None,
+        ctx: JobContext,
+        exclude: np.ndarray | None = None,
     ) -> tuple[np.ndarray, AttentionMap | None]:
         self.collect_attention, self.attention = True, None
         try:
-            return self.inpaint(image, mask, sketch, ctx), self.attention
+            return self.inpaint(image, mask, sketch, ctx, exclude), self.attention
         finally:
             self.collect_attention = False
 
-    def _run(self, image: np.ndarray, mask: np.ndarray, sketch: np.ndarray | None, ctx: JobContext) -> np.ndarray:
+    def _run(
+        self,
+        image: np.ndarray,
+        mask: np.ndarray,
+        sketch: np.ndarray | None,
+        ctx: JobContext,
+        exclude: np.ndarray | None = None,
+    ) -> np.ndarray:
         import torch
 
         dev = torch.device(self.device)
@@ -187,6 +207,9 @@ class LearnedInpainter(Inpainter):
             sk = None
             if sketch is not None and self.supports_sketch:
                 sk = torch.as_tensor(np.array(sketch), device=dev)[None, None].to(dtype)
-            out = self.forward(img, m, sk, ctx)
+            extra = {}
+            if exclude is not None and self.supports_exclude:
+                extra["exclude"] = torch.as_tensor(np.array(exclude), device=dev)[None, None].to(dtype)
+            out = self.forward(img, m, sk, ctx, **extra)
             out = ((out.float().clamp(-1, 1) + 1.0) * 127.5).round().to(torch.uint8)
             return out[0].permute(1, 2, 0).cpu().numpy()

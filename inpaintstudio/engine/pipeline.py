@@ -81,6 +81,21 @@ def check_request(request: FillRequest, cls: type[Inpainter]) -> None:
             raise InputError(
                 f"extending by more than {MAX_EXTEND_FACTOR:g} times the image size on a side is not supported"
             )
+    if request.exclude is not None and cls.supports_exclude:
+        check_exclusion(request.mask, request.exclude)
+
+
+def check_exclusion(mask: np.ndarray, exclude: np.ndarray) -> None:
+    """Refuse an exclusion that leaves nothing to copy from: the model would have to invent the whole
+    fill (or, PatchMatch, could not fill at all), which is not what the user asked for. A hole over the
+    whole image is not refused here: there was nothing to copy from before the exclusion either."""
+    known = ~np.asarray(mask, bool)
+    exclude = np.asarray(exclude, bool)
+    if (known & exclude).any() and not (known & ~exclude).any():
+        raise InputError(
+            "the sampling exclusion covers every pixel outside the hole, so there is nothing left to copy "
+            "from; erase part of the exclusion"
+        )
 
 
 def extension_steps(request: FillRequest) -> list[tuple[int, int, int, int]]:
@@ -121,7 +136,7 @@ def _fill_in_steps(
 ) -> FillResult:
     """A large extension as a series of fills, each growing the last one's result by a band."""
     started = time.perf_counter()
-    image, mask, sketch = request.image, request.mask, request.sketch
+    image, mask, sketch, exclude = request.image, request.mask, request.sketch, request.exclude
     filled = np.asarray(request.mask, bool)
     result = None
     for index, (left, top, right, bottom) in enumerate(steps):
@@ -129,12 +144,13 @@ def _fill_in_steps(
         stage = ctx.stage(index / len(steps), (index + 1) / len(steps))
         stage.progress(0.0, f"extending borders, step {index + 1} of {len(steps)}")
         h, w = image.shape[:2]
-        step = replace(
-            request, image=image, mask=mask, sketch=sketch, extent=Rect(-left, -top, w + left + right, h + top + bottom)
-        )
+        canvas = Rect(-left, -top, w + left + right, h + top + bottom)
+        step = replace(request, image=image, mask=mask, sketch=sketch, exclude=exclude, extent=canvas)
         result = _fill_once(step, cls, stage, cache)
         filled = np.pad(filled, ((top, bottom), (left, right)), constant_values=True)
         image, mask, sketch = result.image, np.zeros(result.image.shape[:2], bool), None
+        # The band just filled was copied from allowed pixels: the next step may copy from it too.
+        exclude = None if exclude is None else processing.pad_map(exclude, canvas)
     assert result is not None
     left, top, right, bottom = request.canvas.padding_around(request.image_rect)
     base = processing.grow_canvas(np.asarray(request.image), np.asarray(request.mask), None, request.canvas)[0]
@@ -160,15 +176,30 @@ def _fill_once(request: FillRequest, cls: type[Inpainter], ctx: JobContext, cach
     )
     source = (request.image_rect.w, request.image_rect.h)
     working_size = cls.working_size()
-    # Only the holes' bounding box is scanned; an empty plan means an empty mask.
+    exclude = None
+    if request.exclude is not None and request.exclude.any():
+        exclude = processing.pad_map(request.exclude, request.canvas)
+    # Only the holes' bounding box is scanned (and the crops around them); an empty plan means an empty mask.
     regions = processing.plan_regions(
-        hole, native_size=working_size, strategy=request.strategy, margin=request.margin, min_side=cls.min_size
+        hole,
+        native_size=working_size,
+        strategy=request.strategy,
+        margin=request.margin,
+        min_side=cls.min_size,
+        exclude=exclude if cls.supports_exclude else None,
     )
     if sketch is not None and not cls.supports_sketch:
         # strokes the user keeps elsewhere in the photo are not this fill's business
         if any(sketch[region.slices()].any() for region in regions):
             ctx.notice(f"model '{cls.name}' does not use sketch strokes; they were ignored")
         sketch = None
+    if exclude is not None and not cls.supports_exclude:
+        if any(exclude[region.slices()].any() for region in regions):
+            ctx.notice(
+                f"model '{cls.name}' spreads the colours at the hole's edge inward and cannot leave out a sampling "
+                "area; the exclusion was ignored (PatchMatch, DeepFill v2 and CSA honour it)"
+            )
+        exclude = None
     if not regions:
         ctx.notice("the mask is empty: nothing to fill, the image is unchanged")
         return FillResult(
@@ -185,6 +216,10 @@ def _fill_once(request: FillRequest, cls: type[Inpainter], ctx: JobContext, cach
         stage.progress(0.0, f"filling region {index + 1} of {len(regions)}")
         rows, cols = region.slices()
         region_hole = hole[rows, cols]
+        # Excluded hole pixels are filled like the rest; only known pixels can be excluded from copying.
+        region_exclude = None if exclude is None else exclude[rows, cols] & ~region_hole
+        if region_exclude is not None and not region_exclude.any():
+            region_exclude = None
         prepared = processing.prepare(
             canvas[rows, cols],
             region_hole,
@@ -192,11 +227,16 @@ def _fill_once(request: FillRequest, cls: type[Inpainter], ctx: JobContext, cach
             native_size=working_size,
             pad_multiple=cls.pad_multiple,
             min_size=cls.min_size,
+            exclude=region_exclude,
         )
+        # Only inpainters that honour an exclusion are given one (the keyword is theirs alone).
+        extra = {} if prepared.exclude is None else {"exclude": prepared.exclude}
         if request.detail:
-            filled, attention = inpainter.inpaint_with_attention(prepared.image, prepared.mask, prepared.sketch, stage)
+            filled, attention = inpainter.inpaint_with_attention(
+                prepared.image, prepared.mask, prepared.sketch, stage, **extra
+            )
         else:
-            filled, attention = inpainter.inpaint(prepared.image, prepared.mask, prepared.sketch, stage), None
+            filled, attention = inpainter.inpaint(prepared.image, prepared.mask, prepared.sketch, stage, **extra), None
         if filled.shape != prepared.image.shape or filled.dtype != np.uint8:
             raise RuntimeError(f"{cls.name} returned {filled.shape} {filled.dtype}, expected {prepared.image.shape}")
         # The patch starts as a copy of the region, so pixels outside the hole stay bit-identical.
@@ -214,6 +254,7 @@ def _fill_once(request: FillRequest, cls: type[Inpainter], ctx: JobContext, cach
                 padded_size=(prepared.image.shape[1], prepared.image.shape[0]),
                 strength=detail.STRENGTH,
                 band=detail.BAND,
+                exclude=region_exclude,
             )
         if processing.achromatic(pixels, ~region_hole):
             # Learned models trained on colour photos tint a black-and-white picture's holes.

@@ -1,8 +1,9 @@
 """Pre- and post-processing shared by every inpainter, written once.
 
 - :func:`grow_canvas`: outpainting as an extent rectangle; the new area becomes hole.
-- :func:`plan_regions`: where to work: one crop per group of nearby holes (with a context margin), or
-  the whole canvas for small images and for the resize strategy.
+- :func:`plan_regions`: where to work: one crop per group of nearby holes (with a context margin, widened
+  where a sampling exclusion takes context away), or the whole canvas for small images and for the resize
+  strategy.
 - :func:`prepare` / :func:`restore`: scale a crop to the model's working size and pad it to the
   model's multiple, and undo both.
 - :func:`paste_holes`: copy only hole pixels into the output, so every other pixel stays bit-identical.
@@ -41,6 +42,14 @@ def grow_canvas(
     return grown, hole, new_sketch, (left, top)
 
 
+def pad_map(layer: np.ndarray, canvas: Rect) -> np.ndarray:
+    """An image-sized bool map placed inside ``canvas`` (image coordinates), False in the new area."""
+    left, top, right, bottom = canvas.padding_around(Rect.of_array(layer))
+    if not (left or top or right or bottom):
+        return layer
+    return np.pad(layer, ((top, bottom), (left, right)))
+
+
 def auto_margin(hole_box: Rect) -> int:
     """Context to keep around a hole: proportional to its size, at least 32 px."""
     return max(32, int(0.5 * max(hole_box.w, hole_box.h)))
@@ -72,6 +81,27 @@ def _grow_to_min_side(rect: Rect, min_side: int, bounds: Rect) -> Rect:
     return Rect(x, y, w, h)
 
 
+def _usable(hole: np.ndarray, exclude: np.ndarray, rect: Rect) -> int:
+    """How many pixels of ``rect`` a fill may copy from: known and not excluded."""
+    rows, cols = rect.slices()
+    return rect.area - int(np.count_nonzero(hole[rows, cols] | exclude[rows, cols]))
+
+
+def _context(component: Rect, margin: int, hole: np.ndarray, exclude: np.ndarray | None, bounds: Rect) -> Rect:
+    """The crop around one hole: ``margin`` on every side, widened (the margin doubled, as often as it
+    takes) until the pixels a fill may copy from are as many as the crop would hold without the exclusion,
+    so an exclusion beside the hole never leaves the model with nothing, or only a sliver, to copy from."""
+    rect = component.expanded(margin).intersect(bounds)
+    if exclude is None:
+        return rect
+    rows, cols = rect.slices()
+    wanted = rect.area - int(np.count_nonzero(hole[rows, cols]))
+    while rect != bounds and _usable(hole, exclude, rect) < wanted:
+        margin *= 2
+        rect = component.expanded(margin).intersect(bounds)
+    return rect
+
+
 def plan_regions(
     hole: np.ndarray,
     *,
@@ -79,10 +109,12 @@ def plan_regions(
     strategy: str = "crop",
     margin: int | None = None,
     min_side: int = 1,
+    exclude: np.ndarray | None = None,
 ) -> list[Rect]:
     """The rectangles to fill, pairwise disjoint, together containing every hole pixel.
 
-    Only the bounding box of the holes is examined, so the cost follows the holes, not the photo.
+    Only the bounding box of the holes is examined (and, with a sampling exclusion ``exclude``, the
+    crops around them), so the cost follows the holes, not the photo.
     """
     height, width = hole.shape
     bounds = Rect(0, 0, width, height)
@@ -100,7 +132,7 @@ def plan_regions(
         components = [Rect(int(s[0]) + box.x, int(s[1]) + box.y, int(s[2]), int(s[3])) for s in stats[1:]]
     rects = [
         _grow_to_min_side(
-            c.expanded(margin if margin is not None else auto_margin(c)).intersect(bounds), min_side, bounds
+            _context(c, margin if margin is not None else auto_margin(c), hole, exclude, bounds), min_side, bounds
         )
         for c in components
     ]
@@ -118,6 +150,7 @@ class Prepared:
     sketch: np.ndarray | None
     scaled_size: tuple[int, int]  # (width, height) after scaling, before padding
     original_size: tuple[int, int]  # (width, height) of the crop
+    exclude: np.ndarray | None = None  # the sampling exclusion, scaled and padded like the mask
 
 
 def _scale_mask(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -134,8 +167,13 @@ def prepare(
     native_size: int | None,
     pad_multiple: int,
     min_size: int = 1,
+    exclude: np.ndarray | None = None,
 ) -> Prepared:
-    """Scale the crop so its longer side fits ``native_size`` (never below ``min_size``), then pad."""
+    """Scale the crop so its longer side fits ``native_size`` (never below ``min_size``), then pad.
+
+    The sampling exclusion is scaled like the mask, conservatively: a working pixel that any excluded
+    pixel reaches is excluded, so no source pixel of the model holds excluded colour.
+    """
     h, w = mask.shape
     scale = 1.0
     if native_size is not None and max(h, w) > native_size:
@@ -154,6 +192,8 @@ def prepare(
                 if scale < 1
                 else cv2.resize(sketch.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST).astype(bool)
             )
+        if exclude is not None:
+            exclude = _scale_mask(exclude, size)
     sh, sw = mask.shape
     ph = (-sh) % pad_multiple
     pw = (-sw) % pad_multiple
@@ -163,7 +203,9 @@ def prepare(
         mask = np.pad(mask, ((0, ph), (0, pw)), mode="symmetric")
         if sketch is not None:
             sketch = np.pad(sketch, ((0, ph), (0, pw)), mode="symmetric")
-    return Prepared(image, mask, sketch, (sw, sh), (w, h))
+        if exclude is not None:
+            exclude = np.pad(exclude, ((0, ph), (0, pw)), mode="symmetric")
+    return Prepared(image, mask, sketch, (sw, sh), (w, h), exclude)
 
 
 def restore(output: np.ndarray, prepared: Prepared) -> np.ndarray:

@@ -1,7 +1,8 @@
 """Frozen fill requests and results: the only things that cross from the app to the worker and back.
 
-A request is a snapshot: it copies the image, mask and sketch and marks the copies read-only, so the
-user can keep painting while a fill runs without the worker ever seeing a half-painted stroke.
+A request is a snapshot: it copies the image, mask, sketch and sampling exclusion and marks the copies
+read-only, so the user can keep painting while a fill runs without the worker ever seeing a half-painted
+stroke.
 """
 
 from __future__ import annotations
@@ -46,6 +47,9 @@ class FillRequest:
     margin: int | None = None  # context margin around a hole in pixels; None = chosen from the hole size
     detail: bool = True  # learned models: add the photo's own full-resolution detail (engine/detail.py)
     blend: bool = True  # learned models: meet the photo at the hole's edge without a step (engine/blend.py)
+    # H x W bool, True = never copy from here (the sampling exclusion), or None. Only known pixels matter:
+    # excluded hole pixels are filled like any other.
+    exclude: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         image = np.asarray(self.image)
@@ -61,6 +65,11 @@ class FillRequest:
             if sketch.shape != image.shape[:2]:
                 raise ValueError("sketch and image differ in size")
             object.__setattr__(self, "sketch", _frozen(_as_bool(sketch), bool))
+        if self.exclude is not None:
+            exclude = np.asarray(self.exclude)
+            if exclude.shape != image.shape[:2]:
+                raise ValueError("the sampling exclusion and the image differ in size")
+            object.__setattr__(self, "exclude", _frozen(_as_bool(exclude), bool))
         if self.strategy not in STRATEGIES:
             raise ValueError(f"strategy must be one of {STRATEGIES}")
 

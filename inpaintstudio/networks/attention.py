@@ -42,9 +42,11 @@ def _diagonal_sum(y: torch.Tensor, k: int) -> torch.Tensor:
 class ContextualAttention(nn.Module):
     """Contextual attention of DeepFillv2 (self-attention of a feature map onto its known part).
 
-    ``forward(f, b, mask)``: f (foreground) and b (background) are B x C x H x W with H and W multiples
-    of ``rate``; mask is B x 1 x h x w at any resolution (1 = hole), resized (nearest) to H x W. Returns
-    B x C x H x W. Memory per sample: two (H/rate * W/rate)^2 score maps (about 64 MiB each for a
+    ``forward(f, b, mask, exclude)``: f (foreground) and b (background) are B x C x H x W with H and W
+    multiples of ``rate``; mask is B x 1 x h x w at any resolution (1 = hole), resized (nearest) to H x W;
+    exclude (optional, the sampling exclusion) is B x 1 x h x w (1 = never a candidate), resized so that
+    any excluded pixel marks its feature position: a candidate whose window touches one is not valid,
+    exactly like one that touches the hole. Returns B x C x H x W. Memory per sample: two (H/rate * W/rate)^2 score maps (about 64 MiB each for a
     512 x 512 DeepFill input, where the attention matches 64 x 64 positions against 64 x 64 candidates).
     """
 
@@ -71,7 +73,9 @@ class ContextualAttention(nn.Module):
         self.keep_attention = False
         self.kept: list[tuple[torch.Tensor, tuple[int, int]]] = []
 
-    def forward(self, f: torch.Tensor, b: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self, f: torch.Tensor, b: torch.Tensor, mask: torch.Tensor | None = None, exclude: torch.Tensor | None = None
+    ) -> torch.Tensor:
         n, c, h, w = f.shape
         if b.shape != f.shape:
             raise ValueError("foreground and background must have the same shape")
@@ -83,10 +87,19 @@ class ContextualAttention(nn.Module):
         m = F.interpolate(mask.to(torch.float32), size=(h, w), mode="nearest")
         work = torch.float32 if f.dtype in (torch.float16, torch.bfloat16) else f.dtype  # softmax in >= fp32
         m = m.to(work)
-        outs = [self._attend(f[i].to(work), b[i].to(work), m[min(i, m.shape[0] - 1)]) for i in range(n)]
+        e = None
+        if exclude is not None:
+            # Max pooling, not nearest: a thin excluded stroke must not fall between sampled pixels.
+            e = F.adaptive_max_pool2d(exclude.to(torch.float32), (h, w))
+            e = F.max_pool2d(e, self.rate, self.rate).to(work)  # at the candidates' resolution (step 3)
+
+        def of(t: torch.Tensor, i: int) -> torch.Tensor:  # a map given once serves every sample
+            return t[min(i, t.shape[0] - 1)]
+
+        outs = [self._attend(f[i].to(work), b[i].to(work), of(m, i), None if e is None else of(e, i)) for i in range(n)]
         return torch.stack(outs).to(f.dtype)
 
-    def _attend(self, f: torch.Tensor, b: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
+    def _attend(self, f: torch.Tensor, b: torch.Tensor, m: torch.Tensor, e: torch.Tensor | None) -> torch.Tensor:
         c, h, w = f.shape
         r, k = self.rate, self.ksize
         # Step 2: raw 2r x 2r background patches, stride r ('SAME': pad r/2 each side), for pasting.
@@ -98,8 +111,10 @@ class ContextualAttention(nn.Module):
         # Step 4: k x k matching kernels, each divided by max(L2 norm, 1e-4).
         kern = F.unfold(bs[None], kernel_size=k, padding=k // 2)[0]  # (C*k*k, L)
         kern = kern / kern.norm(dim=0, keepdim=True).clamp_min(1e-4)
-        # Step 5: a candidate is valid when its k x k mask window is entirely known.
-        valid = (F.unfold(ms[None], kernel_size=k, padding=k // 2)[0].mean(dim=0) == 0).to(f.dtype)  # (L,)
+        # Step 5: a candidate is valid when its k x k mask window is entirely known (and, with a sampling
+        # exclusion, touches no excluded position).
+        blocked = ms if e is None else torch.maximum(ms, e)
+        valid = (F.unfold(blocked[None], kernel_size=k, padding=k // 2)[0].mean(dim=0) == 0).to(f.dtype)  # (L,)
         # Step 6: cosine scores of every foreground position against every candidate: (L, P).
         cols = F.unfold(fs[None], kernel_size=k, padding=k // 2)[0]  # (C*k*k, P)
         scores = kern.t() @ cols
@@ -188,8 +203,9 @@ def _coherence_coefficients(best: np.ndarray, xn: np.ndarray, dmax: np.ndarray) 
     return a, b
 
 
-def csa_search(x: torch.Tensor, hole: torch.Tensor) -> CSAMap:
-    """Build the attention of one sample: x is C x H x W, hole is H x W bool (raster order of holes).
+def csa_search(x: torch.Tensor, hole: torch.Tensor, exclude: torch.Tensor | None = None) -> CSAMap:
+    """Build the attention of one sample: x is C x H x W, hole is H x W bool (raster order of holes);
+    ``exclude`` (H x W bool, optional): known positions that are never chosen as a hole's best match.
 
     ``D_max`` is the convolution of x_i with the L2-normalised known features (as in the original:
     ``<x_i, k / |k|>``); ``D_ad = <m_{i-1}, x_i / |x_i|>``.
@@ -199,7 +215,8 @@ def csa_search(x: torch.Tensor, hole: torch.Tensor) -> CSAMap:
     flat = x.detach().reshape(c, -1).t().to(work)  # (N, C)
     hole = hole.reshape(-1)
     holes = torch.nonzero(hole).flatten()
-    known = torch.nonzero(~hole).flatten()
+    source = ~hole if exclude is None else ~hole & ~exclude.reshape(-1)
+    known = torch.nonzero(source).flatten()
     if holes.numel() == 0 or known.numel() == 0:
         empty = torch.zeros(0, dtype=torch.float64)
         return CSAMap(holes[:0], holes[:0], empty, empty)
@@ -233,14 +250,21 @@ def csa_apply(x: torch.Tensor, amap: CSAMap) -> torch.Tensor:
 class CoherentSemanticAttention(nn.Module):
     """The CSA layer (1x1 patches): ``forward(x, mask) -> (y, maps)``.
 
-    x is B x C x H x W, mask B x 1 x H x W at the same resolution (1 = hole); ``maps`` is one
-    :class:`CSAMap` per sample, to be passed to :meth:`reuse` for another feature of the same size.
+    x is B x C x H x W, mask B x 1 x H x W at the same resolution (1 = hole), exclude (optional) the same
+    (1 = a known position never copied from); ``maps`` is one :class:`CSAMap` per sample, to be passed
+    to :meth:`reuse` for another feature of the same size.
     """
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, list[CSAMap]]:
-        if mask.shape[-2:] != x.shape[-2:]:
-            raise ValueError("the CSA mask must have the feature's size")
-        maps = [csa_search(x[i], mask[min(i, mask.shape[0] - 1), 0] > 0.5) for i in range(x.shape[0])]
+    def forward(
+        self, x: torch.Tensor, mask: torch.Tensor, exclude: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, list[CSAMap]]:
+        if mask.shape[-2:] != x.shape[-2:] or (exclude is not None and exclude.shape[-2:] != x.shape[-2:]):
+            raise ValueError("the CSA mask and exclusion must have the feature's size")
+
+        def excluded(i: int) -> torch.Tensor | None:
+            return None if exclude is None else exclude[min(i, exclude.shape[0] - 1), 0] > 0.5
+
+        maps = [csa_search(x[i], mask[min(i, mask.shape[0] - 1), 0] > 0.5, excluded(i)) for i in range(x.shape[0])]
         return self.reuse(x, maps), maps
 
     @staticmethod

@@ -85,7 +85,9 @@ class _RefineDown(nn.Module):
             self.norm2 = _norm(inner)
         self.csa = CoherentSemanticAttention() if csa else None
 
-    def forward(self, x: torch.Tensor, fmask: torch.Tensor) -> tuple[torch.Tensor, Any, torch.Tensor | None]:
+    def forward(
+        self, x: torch.Tensor, fmask: torch.Tensor, fexclude: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, Any, torch.Tensor | None]:
         """Returns (output, CSA maps or None, the CSA output before the norm or None)."""
         x = self.down(self.act(x))
         if self.innermost:
@@ -93,7 +95,7 @@ class _RefineDown(nn.Module):
         x = self.conv(self.act(self.norm1(x)))
         if self.csa is None:
             return self.norm2(x), None, None
-        x, maps = self.csa(x, fmask)
+        x, maps = self.csa(x, fmask, fexclude)
         return self.norm2(x), maps, x
 
 
@@ -139,11 +141,11 @@ class RefineUNet(nn.Module):
         self.keep_attention = False
         self.kept: tuple[list, tuple[int, int]] | None = None
 
-    def forward(self, x: torch.Tensor, fmask: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, fmask: torch.Tensor, fexclude: torch.Tensor | None = None) -> torch.Tensor:
         feats = [self.inconv(x)]
         maps, encoded = None, None
         for block in self.down:
-            y, block_maps, block_encoded = block(feats[-1], fmask)
+            y, block_maps, block_encoded = block(feats[-1], fmask, fexclude)
             if block_maps is not None:
                 maps, encoded = block_maps, block_encoded
                 if self.keep_attention:
@@ -180,10 +182,15 @@ class CSAGenerator(nn.Module):
             raise ValueError(f"CSA needs height and width that are multiples of 256, got {h}x{w}")
         return self.rough(torch.cat([image * (1.0 - mask), mask], dim=1))
 
-    def stage2(self, rough: torch.Tensor, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    def stage2(
+        self, rough: torch.Tensor, image: torch.Tensor, mask: torch.Tensor, exclude: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """The refined result; ``exclude`` (B x 1 x H x W, 1 = never copy from here) keeps CSA's search off
+        every feature position that any excluded pixel reaches (threshold 0, unlike the hole's)."""
         known = image * (1.0 - mask)
         x = torch.cat([rough * mask + known, known], dim=1)
-        return self.refine(x, feature_mask(mask, times=CSA_LEVEL))
+        fexclude = None if exclude is None else feature_mask(exclude, times=CSA_LEVEL, threshold=0.0)
+        return self.refine(x, feature_mask(mask, times=CSA_LEVEL), fexclude)
 
     def forward(self, image: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         rough = self.stage1(image, mask)

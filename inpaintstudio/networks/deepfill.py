@@ -118,10 +118,10 @@ class RefineNet(nn.Module):
         self.attention_out = _stack(spec["attention_out"], 0, padding)
         self.merge = _stack(spec["merge"], 0, padding)
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, mask: torch.Tensor, exclude: torch.Tensor | None = None) -> torch.Tensor:
         hallucinated = self.hallucination(x)
         attended = self.attention_in(x)
-        attended = self.contextual_attention(attended, attended, mask)
+        attended = self.contextual_attention(attended, attended, mask, exclude)
         attended = self.attention_out(attended)
         return torch.tanh(self.merge(torch.cat([hallucinated, attended], dim=1)))
 
@@ -175,11 +175,14 @@ class DeepFillGenerator(nn.Module):
         coarse = torch.tanh(self.coarse(self.network_input(image, mask, sketch)))
         return flip_channels(coarse, self.channel_order)
 
-    def stage2(self, coarse: torch.Tensor, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """The refined result (RGB, [-1, 1]) from the coarse one."""
+    def stage2(
+        self, coarse: torch.Tensor, image: torch.Tensor, mask: torch.Tensor, exclude: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """The refined result (RGB, [-1, 1]) from the coarse one; ``exclude`` (B x 1 x H x W, 1 = never
+        copy from here) keeps the contextual attention off those pixels."""
         order = self.channel_order
         x = flip_channels(coarse, order) * mask + flip_channels(image, order) * (1.0 - mask)
-        return flip_channels(self.refine(x, mask), order)
+        return flip_channels(self.refine(x, mask, exclude), order)
 
     def forward(
         self, image: torch.Tensor, mask: torch.Tensor, sketch: torch.Tensor | None = None

@@ -2,7 +2,9 @@
 
 - ``telea``: Telea's fast marching method (OpenCV); smooth, good for thin scratches and small holes.
 - ``navier-stokes``: Bertalmio et al.'s fluid-dynamics inpainting (OpenCV); continues isophotes.
-- ``patchmatch``: Barnes et al.'s PatchMatch (pypatchmatch); copies texture, can fill a border band.
+- ``patchmatch``: Barnes et al.'s PatchMatch (pypatchmatch); copies texture, can fill a border band, and
+  never copies from a sampling exclusion (pypatchmatch's ``global_mask``: pixels neither filled nor used
+  as a source). The diffusion fills spread the hole's edge inward and have nothing to exclude.
 
 PatchMatch's native search is one call of several seconds on a large crop, with no way to stop it or
 ask how far it is. Above :data:`CHILD_MIN_PIXELS` it therefore runs in a child Python process: a cancel
@@ -25,15 +27,16 @@ import numpy as np
 from inpaintstudio.engine.base import Inpainter, ModelStatus
 from inpaintstudio.engine.context import JobContext
 from inpaintstudio.engine.registry import register
-from inpaintstudio.errors import ModelUnavailableError
+from inpaintstudio.errors import InputError, ModelUnavailableError
 
 # Crops with more pixels than this fill in a child process (starting it costs about 0.2-0.4 s); a
 # smaller one takes at most about half a second in-process, which is then the longest a cancel waits.
 CHILD_MIN_PIXELS = 256 * 256
 CANCEL_POLL_SECONDS = 0.05
 
-# The child: reads a JSON header line and the raw image and mask from stdin, writes the raw result to
-# stdout. It imports only numpy and patchmatch (from the folder the parent found them in).
+# The child: reads a JSON header line and the raw image, mask (and, when the header says so, the global
+# mask of excluded pixels) from stdin, writes the raw result to stdout. It imports only numpy and
+# patchmatch (from the folder the parent found them in).
 _CHILD_CODE = """
 import json, sys
 sys.path.append(sys.argv[1])
@@ -43,9 +46,10 @@ h, w = header["shape"]
 data = sys.stdin.buffer.read()
 image = np.frombuffer(data, np.uint8, h * w * 3).reshape(h, w, 3)
 mask = np.frombuffer(data, np.uint8, h * w, h * w * 3).reshape(h, w)
+excluded = np.frombuffer(data, np.uint8, h * w, h * w * 4).reshape(h, w) if header.get("exclude") else None
 patchmatch.set_random_seed(header["seed"])
 patchmatch.set_verbose(True)
-out = patchmatch.inpaint(image, mask, patch_size=header["patch_size"])
+out = patchmatch.inpaint(image, mask, global_mask=excluded, patch_size=header["patch_size"])
 sys.stdout.buffer.write(np.ascontiguousarray(out, np.uint8).tobytes())
 sys.stdout.buffer.flush()
 """
@@ -92,11 +96,18 @@ def _read_lines(stream: IO[bytes], progress: _SearchProgress) -> None:
 
 
 def _patchmatch_in_child(
-    patchmatch_dir: Path, image: np.ndarray, mask: np.ndarray, patch_size: int, seed: int, ctx: JobContext
+    patchmatch_dir: Path,
+    image: np.ndarray,
+    mask: np.ndarray,
+    patch_size: int,
+    seed: int,
+    ctx: JobContext,
+    excluded: np.ndarray | None = None,
 ) -> np.ndarray:
     """Run PatchMatch in a child process that a cancel kills within :data:`CANCEL_POLL_SECONDS`."""
     h, w = mask.shape
-    header = json.dumps({"shape": [h, w], "seed": seed, "patch_size": patch_size}).encode() + b"\n"
+    fields = {"shape": [h, w], "seed": seed, "patch_size": patch_size, "exclude": excluded is not None}
+    header = json.dumps(fields).encode() + b"\n"
     proc = subprocess.Popen(
         [sys.executable, "-c", _CHILD_CODE, str(patchmatch_dir)],
         stdin=subprocess.PIPE,
@@ -114,7 +125,8 @@ def _patchmatch_in_child(
         for reader in readers:
             reader.start()
         try:
-            proc.stdin.write(header + np.ascontiguousarray(image).tobytes() + np.ascontiguousarray(mask).tobytes())
+            arrays = [image, mask] if excluded is None else [image, mask, excluded]
+            proc.stdin.write(header + b"".join(np.ascontiguousarray(a).tobytes() for a in arrays))
             proc.stdin.close()
         except BrokenPipeError:
             pass  # the child died early; its exit status and stderr say why
@@ -174,6 +186,7 @@ class PatchMatchInpainter(Inpainter):
     label = "PatchMatch"
     summary = "Copies texture patches from the rest of the image; also extends borders"
     supports_outpaint = True
+    supports_exclude = True
     # PatchMatch's cost grows with the hole and the source area; above this side the crop is filled at
     # this size and scaled up, which keeps a 24-megapixel border extension to seconds.
     native_size = 2048
@@ -190,7 +203,14 @@ class PatchMatchInpainter(Inpainter):
             return ModelStatus(False, "unavailable", "pypatchmatch's native library could not be loaded")
         return ModelStatus(True, "no weights needed")
 
-    def inpaint(self, image: np.ndarray, mask: np.ndarray, sketch: np.ndarray | None, ctx: JobContext) -> np.ndarray:
+    def inpaint(
+        self,
+        image: np.ndarray,
+        mask: np.ndarray,
+        sketch: np.ndarray | None,
+        ctx: JobContext,
+        exclude: np.ndarray | None = None,
+    ) -> np.ndarray:
         try:
             import patchmatch
         except ImportError as exc:
@@ -200,12 +220,18 @@ class PatchMatchInpainter(Inpainter):
             # Nothing to copy from: PatchMatch needs known pixels.
             raise ModelUnavailableError("patchmatch needs some known pixels around the hole")
         hole = mask.astype(np.uint8) * 255
+        # The global mask must not cover the hole: its pixels are neither filled nor sources.
+        excluded = None
+        if exclude is not None:
+            if not (~mask & ~exclude).any():
+                raise InputError("the sampling exclusion covers every known pixel around this hole; erase part of it")
+            excluded = (exclude & ~mask).astype(np.uint8) * 255
         # A frozen app's sys.executable is the app, not a Python that can run the child.
         if mask.size > CHILD_MIN_PIXELS and not getattr(sys, "frozen", False):
             try:
                 package = Path(patchmatch.__file__).resolve().parent.parent
-                return _patchmatch_in_child(package, image, hole, self.patch_size, self.seed, ctx)
+                return _patchmatch_in_child(package, image, hole, self.patch_size, self.seed, ctx, excluded)
             except OSError:
                 pass  # no child process could be started: fill in-process
         patchmatch.set_random_seed(self.seed)
-        return patchmatch.inpaint(np.ascontiguousarray(image), hole, patch_size=self.patch_size)
+        return patchmatch.inpaint(np.ascontiguousarray(image), hole, global_mask=excluded, patch_size=self.patch_size)

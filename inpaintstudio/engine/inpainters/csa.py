@@ -36,6 +36,7 @@ class CSAInpainter(LearnedInpainter):
     native_size = 256
     pad_multiple = 256  # eight halvings in both U-Nets
     min_size = 128  # smaller crops are scaled up rather than mirrored many times into 256 x 256
+    supports_exclude = True  # its attention never picks an excluded known position
     default_config: ClassVar[dict[str, Any]] = {"ngf": 32}
     width_key: ClassVar[str] = "ngf"
 
@@ -46,7 +47,12 @@ class CSAInpainter(LearnedInpainter):
         return build_csa(config)
 
     def forward(
-        self, image: torch.Tensor, mask: torch.Tensor, sketch: torch.Tensor | None, ctx: JobContext
+        self,
+        image: torch.Tensor,
+        mask: torch.Tensor,
+        sketch: torch.Tensor | None,
+        ctx: JobContext,
+        exclude: torch.Tensor | None = None,
     ) -> torch.Tensor:
         net = self.net
         ctx.progress(0.05, f"{self.name}: rough pass")
@@ -55,7 +61,7 @@ class CSAInpainter(LearnedInpainter):
         ctx.check_cancelled()
         net.refine.keep_attention, net.refine.kept = self.collect_attention, None
         try:
-            refined = net.stage2(rough, image, mask)
+            refined = net.stage2(rough, image, mask, exclude)
         finally:
             net.refine.keep_attention = False
         if net.refine.kept is not None:

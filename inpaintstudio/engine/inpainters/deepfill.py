@@ -34,6 +34,7 @@ class DeepFillV2Inpainter(LearnedInpainter):
     pad_multiple = 8
     min_size = 64
     supports_sketch = True
+    supports_exclude = True  # its contextual attention leaves excluded candidates out
     importable = True
     # Configuration of a newly trained model, and the key that sets its width (used by training and by
     # the registry-driven tests); the original width is cnum 48.
@@ -64,7 +65,12 @@ class DeepFillV2Inpainter(LearnedInpainter):
         return caps
 
     def forward(
-        self, image: torch.Tensor, mask: torch.Tensor, sketch: torch.Tensor | None, ctx: JobContext
+        self,
+        image: torch.Tensor,
+        mask: torch.Tensor,
+        sketch: torch.Tensor | None,
+        ctx: JobContext,
+        exclude: torch.Tensor | None = None,
     ) -> torch.Tensor:
         net = self.net
         if net.in_channels == 5 and sketch is not None and bool(sketch.any()):
@@ -77,7 +83,7 @@ class DeepFillV2Inpainter(LearnedInpainter):
         attention = net.refine.contextual_attention
         attention.keep_attention, attention.kept = self.collect_attention, []
         try:
-            refined = net.stage2(coarse, image, mask)
+            refined = net.stage2(coarse, image, mask, exclude)
         finally:
             attention.keep_attention = False
         if attention.kept:
