@@ -268,12 +268,17 @@ def test_damaged_text_chunks_are_left_out_and_the_image_opens(tmp_path):
 # -- writing every format ----------------------------------------------------------------------------
 
 
+def resaved(source, out) -> tuple[tuple[str, ...], imageio.ImageMeta]:
+    """The notes of saving ``source`` as ``out``, and the metadata read back from ``out``."""
+    loaded = imageio.load_image(source)
+    notes = imageio.save_image(out, loaded.pixels, None, loaded.meta)
+    return notes, imageio.load_image(out).meta
+
+
 @pytest.mark.parametrize("suffix", [".jpg", ".png", ".tif", ".webp"])
 def test_jpeg_metadata_in_every_format(tmp_path, suffix):
-    loaded = imageio.load_image(make_jpeg(tmp_path / "in.jpg"))
     out = tmp_path / f"out{suffix}"
-    notes = imageio.save_image(out, loaded.pixels, None, loaded.meta)
-    meta = imageio.load_image(out).meta
+    notes, meta = resaved(make_jpeg(tmp_path / "in.jpg"), out)
     carries_iptc = suffix in (".jpg", ".tif")
     check_photo_meta(meta, H, W, photoshop=PHOTOSHOP if carries_iptc else None)
     assert meta.text == ((TextChunk("Comment", "a comment"),) if suffix in (".jpg", ".png") else ())
@@ -291,10 +296,8 @@ def test_jpeg_metadata_in_every_format(tmp_path, suffix):
 
 @pytest.mark.parametrize("suffix", [".png", ".jpg", ".tif", ".webp"])
 def test_png_text_chunks_in_every_format(tmp_path, suffix):
-    loaded = imageio.load_image(make_png(tmp_path / "in.png"))
     out = tmp_path / f"out{suffix}"
-    notes = imageio.save_image(out, loaded.pixels, None, loaded.meta)
-    meta = imageio.load_image(out).meta
+    notes, meta = resaved(make_png(tmp_path / "in.png"), out)
     check_photo_meta(meta, W, H, photoshop=None)
     kept = {".png": PNG_TEXT, ".jpg": (TextChunk("Comment", "zipped comment"),), ".tif": (), ".webp": ()}
     assert meta.text == kept[suffix]
