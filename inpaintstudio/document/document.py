@@ -7,7 +7,9 @@ Layers (all the photo's size):
 - ``image``: H x W x 3 RGB, uint8 or uint16 (16-bit files stay 16-bit);
 - ``alpha``: H x W of the same dtype, only for photos that have transparency;
 - ``mask``: H x W uint8 coverage, 0..255; a pixel is hole when >= 128 (hole = 1 in the fill);
-- ``sketch``: H x W uint8 coverage of the user's edge strokes, used from 128 up.
+- ``sketch``: H x W uint8 coverage of the user's edge strokes, used from 128 up;
+- ``exclude``: H x W uint8 coverage of the sampling exclusion, used from 128 up: known pixels a fill
+  must not copy from (a second row of meerkats the fill would otherwise clone into the hole).
 The extent is a rectangle in image coordinates (x / y may be negative) covering the image; when it is
 larger, Fill extends the photo to it.
 """
@@ -25,12 +27,15 @@ from inpaintstudio.document import imageio
 from inpaintstudio.document.brush import Brush, apply_coverage, segment_coverage
 from inpaintstudio.document.history import CanvasEdit, CompositeEdit, ExtentEdit, History, RectEdit, TileRecorder
 from inpaintstudio.engine import registry
+from inpaintstudio.engine.pipeline import check_exclusion
 from inpaintstudio.engine.request import FillRequest, FillResult, Patch
 from inpaintstudio.errors import InputError
 from inpaintstudio.geometry import Rect, mask_bbox
 
-LAYER_NAMES = ("image", "alpha", "mask", "sketch")
+LAYER_NAMES = ("image", "alpha", "mask", "sketch", "exclude")
 THRESHOLD = 128
+# The layers painted with a brush, and how history labels and messages name them.
+PAINTED_LAYERS = {"mask": "Mask", "sketch": "Sketch", "exclude": "Exclusion"}
 
 
 @dataclass(frozen=True)
@@ -90,6 +95,7 @@ class Document:
             "image": np.array(pixels, order="C", copy=True),
             "mask": np.zeros((h, w), np.uint8),
             "sketch": np.zeros((h, w), np.uint8),
+            "exclude": np.zeros((h, w), np.uint8),
         }
         if alpha is not None:
             self._layers["alpha"] = np.array(alpha, dtype=pixels.dtype, order="C", copy=True)
@@ -144,6 +150,10 @@ class Document:
     @property
     def sketch(self) -> np.ndarray:
         return self._layers["sketch"]
+
+    @property
+    def exclude(self) -> np.ndarray:
+        return self._layers["exclude"]
 
     @property
     def width(self) -> int:
@@ -230,10 +240,9 @@ class Document:
 
     # -- painting ----------------------------------------------------------------------------------
     def begin_stroke(self, layer: str, brush: Brush, *, erase: bool = False) -> Stroke:
-        if layer not in ("mask", "sketch"):
-            raise ValueError(f"strokes paint the mask or the sketch, not '{layer}'")
-        what = {"mask": "Mask", "sketch": "Sketch"}[layer]
-        return Stroke(self, layer, brush, erase, f"{what} {'erase' if erase else 'stroke'}")
+        if layer not in PAINTED_LAYERS:
+            raise ValueError(f"strokes paint the mask, the sketch or the exclusion, not '{layer}'")
+        return Stroke(self, layer, brush, erase, f"{PAINTED_LAYERS[layer]} {'erase' if erase else 'stroke'}")
 
     def _edit_layer(self, label: str, layer: str, rect: Rect, change: Callable[[np.ndarray], None]) -> bool:
         if rect.is_empty():
@@ -246,13 +255,14 @@ class Document:
         return True
 
     def clear_layer(self, layer: str) -> bool:
-        return self._edit_layer(f"Clear {layer}", layer, mask_bbox(self._layers[layer]), lambda v: v.fill(0))
+        label = f"Clear {PAINTED_LAYERS.get(layer, layer).lower()}"
+        return self._edit_layer(label, layer, mask_bbox(self._layers[layer]), lambda v: v.fill(0))
 
     def invert_mask(self) -> bool:
         return self._edit_layer("Invert mask", "mask", self.rect, lambda v: np.subtract(255, v, out=v))
 
     def set_binary_layer(self, layer: str, binary: np.ndarray, label: str) -> bool:
-        """Replace the mask or sketch with a loaded map (True = set), as one step."""
+        """Replace the mask, sketch or exclusion with a loaded map (True = set), as one step."""
         if binary.shape != self.mask.shape:
             raise InputError(
                 f"the {layer} is {binary.shape[1]}x{binary.shape[0]} but the image is {self.width}x{self.height}"
@@ -281,7 +291,8 @@ class Document:
 
         Refuses (InputError) a classical fill when the mask covers the whole image: telea, navier-stokes
         and patchmatch fill a hole from the pixels around it, and with none they would hand the input back
-        unchanged as if it had been filled.
+        unchanged as if it had been filled; and, for a model that honours it, an exclusion that leaves
+        nothing to copy from.
         """
         # Arrays made fresh here are handed over read-only, so the request takes them without a second
         # copy (this runs on the GUI thread and a 50-megapixel photo is 150 MB); the request copies the
@@ -290,11 +301,18 @@ class Document:
         sketch.flags.writeable = False
         hole = self.hole()
         hole.flags.writeable = False
-        if hole.all() and not registry.get(model).learned:
+        cls = registry.get(model)
+        if hole.all() and not cls.learned:
             raise InputError(
                 f"the mask covers the whole image, so nothing could be filled: {model} fills a hole from the "
                 "pixels around it; leave some of the image unmasked"
             )
+        exclude = self.exclude >= THRESHOLD
+        exclude.flags.writeable = False
+        if not exclude.any():
+            exclude = None
+        elif cls.supports_exclude:
+            check_exclusion(hole, exclude)  # said at once, not after the fill has started
         image = self.display_rgb8()
         if image is not self.image:  # converted from 16 bits: already a fresh array
             image.flags.writeable = False
@@ -306,6 +324,7 @@ class Document:
             extent=None if self.extent == self.rect else self.extent,
             device=device,
             strategy=strategy,
+            exclude=exclude,
         )
 
     def apply_fill(self, result: FillResult, label: str | None = None) -> bool:

@@ -10,6 +10,10 @@ Only a window of steps around the current position is kept: at most :data:`MAX_S
 single edit is built: kinds, layer names, dtypes, shapes, rectangles against the layer sizes at that
 point of the history (canvas growth included), and every patch's decompressed size (a zlib bomb is
 refused). A damaged history is an :class:`~inpaintstudio.errors.ImageLoadError`.
+
+Layers in :data:`OPTIONAL_LAYERS` (the sampling exclusion, added in project format 2) may be missing from
+a canvas step's strips: files written before the layer existed have none, and since new border area is
+always empty in them, their all-zero strips are not written at all. Reading puts zero strips back.
 """
 
 from __future__ import annotations
@@ -46,6 +50,7 @@ MAX_DEPTH = 4  # composite edits inside composite edits
 MAX_NODES = 100_000  # edits and patches described by one index
 _COORD_LIMIT = 1 << 31
 _INFLATE_PIECE = 1 << 20  # bytes of a patch inflated at a time while checking it
+OPTIONAL_LAYERS = ("exclude",)
 
 
 class _Damaged(Exception):  # noqa: N818 - internal, turned into ImageLoadError
@@ -67,6 +72,20 @@ def _encodable(edit: object, depth: int = 0) -> bool:
     if isinstance(edit, CompositeEdit):
         return depth < MAX_DEPTH and all(_encodable(e, depth + 1) for e in edit.edits)
     return isinstance(edit, TileEdit | RectEdit | ExtentEdit | CanvasEdit)
+
+
+def _edits_of(edit: object) -> list:
+    return [e for child in edit.edits for e in _edits_of(child)] if isinstance(edit, CompositeEdit) else [edit]
+
+
+def touches_layer(history: History, layer: str, max_steps: int = MAX_STEPS, max_bytes: int = MAX_BYTES) -> bool:
+    """Whether a stored step (of the window) paints ``layer``: a file holding one needs that layer."""
+    start, end = window(history, max_steps, max_bytes)
+    return any(getattr(leaf, "layer", None) == layer for edit in history.edits[start:end] for leaf in _edits_of(edit))
+
+
+def _empty(strips: list[tuple[Rect, Packed]]) -> bool:
+    return not any(packed.unpack().any() for _, packed in strips)
 
 
 def window(history: History, max_steps: int = MAX_STEPS, max_bytes: int = MAX_BYTES) -> tuple[int, int]:
@@ -135,7 +154,11 @@ def _encode(edit: object, blobs: _BlobWriter) -> dict[str, Any]:
             "old_size": list(edit.old_size),
             "offset": list(edit.offset),
             "old_extent": _rect(edit.old_extent),
-            "strips": {name: [[_rect(r), blobs.add(p)] for r, p in strips] for name, strips in edit.strips.items()},
+            "strips": {
+                name: [[_rect(r), blobs.add(p)] for r, p in strips]
+                for name, strips in edit.strips.items()
+                if name not in OPTIONAL_LAYERS or not _empty(strips)
+            },
         }
     if isinstance(edit, CompositeEdit):
         return {"kind": "composite", "label": edit.label, "edits": [_encode(e, blobs) for e in edit.edits]}
@@ -268,10 +291,13 @@ class _Reader:
             )
         if kind == "canvas":
             strips = value.get("strips")
-            if not isinstance(strips, dict) or set(strips) != set(self.layers):
+            required = set(self.layers) - set(OPTIONAL_LAYERS)
+            if not isinstance(strips, dict) or not required <= set(strips) <= set(self.layers):
                 raise _Damaged("a canvas step does not hold strips of exactly the document's layers")
             parsed: dict[str, list[tuple[Rect, Packed]]] = {}
             for name in self.layers:  # the document's layer order, as CanvasEdit.redo expects
+                if name not in strips:
+                    continue  # an optional layer: empty strips are filled in below
                 items = strips[name]
                 if not isinstance(items, list) or not items:
                     raise _Damaged("a canvas step has no strips")
@@ -333,6 +359,10 @@ class _Reader:
             raise _Damaged("a patch does not hold the number of pixels its shape says")
         self._checked.add(key)
 
+    def empty_strips(self, name: str, rects: list[Rect]) -> list[tuple[Rect, Packed]]:
+        spec = self.layers[name]
+        return [(rect, Packed.of(np.zeros((rect.h, rect.w, *spec.trailing), spec.dtype))) for rect in rects]
+
     @staticmethod
     def check_extent(extent: Rect, size: tuple[int, int]) -> None:
         if not extent.contains(Rect(0, 0, *size)):
@@ -369,6 +399,9 @@ class _Reader:
                     raise _Damaged("the layers of a canvas step have different strips")
                 for rect, packed in strips:
                     self.check_patch(packed, rect, grown)
+            # An optional layer the step does not hold was empty there: zero strips, made only now that
+            # the rectangles are known to fit the grown canvas.
+            edit.strips = {name: edit.strips.get(name) or self.empty_strips(name, rects) for name in self.layers}
             return grown
         elif isinstance(edit, CompositeEdit):
             for child in edit.edits:

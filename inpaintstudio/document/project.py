@@ -2,7 +2,7 @@
 
 Members (all written in one atomic replace of the target file):
 
-- ``project.json``: ``{"format": "inpaintstudio-project", "version": 1, "app_version", "saved_at",
+- ``project.json``: ``{"format": "inpaintstudio-project", "version": 1 | 2, "app_version", "saved_at",
   "width", "height", "dtype" ("uint8" | "uint16"), "alpha" (bool), "extent" [x, y, w, h],
   "original_path" (the photo the document saves to, or null), "meta" {format, mode, gray, bit_depth,
   dpi, orientation, exif (base64), icc (base64), xmp (base64), photoshop (base64), text [{key, value,
@@ -11,6 +11,9 @@ Members (all written in one atomic replace of the target file):
 - ``image.png``: the image layer, lossless, 8 or 16 bits per channel as in the document; the alpha layer,
   when the document has one, is the PNG's fourth channel (RGBA), so the two can never get out of step;
 - ``mask.png``, ``sketch.png``: the 8-bit coverage layers exactly as painted (grayscale PNG);
+- ``exclude.png``: the sampling exclusion, likewise; only in format 2, which is written only when the
+  exclusion is painted or its strokes are in the stored history, so a project that does not use it still
+  opens in the versions before it (they refuse a format 2 file with "please update", never as damaged);
 - ``history/index.json`` and ``history/blobs.bin``: the undo history (see :mod:`history_io`), optional.
 
 Paths: after :func:`load_project` the document's ``project_path`` is the ``.inpaint`` file and its
@@ -55,9 +58,9 @@ from inpaintstudio.geometry import Rect
 
 SUFFIX = ".inpaint"
 FORMAT_NAME = "inpaintstudio-project"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the sampling exclusion (exclude.png, history steps of the "exclude" layer)
 PROJECT_JSON = "project.json"
-IMAGE_PNG, MASK_PNG, SKETCH_PNG = "image.png", "mask.png", "sketch.png"
+IMAGE_PNG, MASK_PNG, SKETCH_PNG, EXCLUDE_PNG = "image.png", "mask.png", "sketch.png", "exclude.png"
 OPEN_FILTER = "InpaintStudio projects (*.inpaint)"
 MAX_MEMBERS = 32
 MAX_TEXT_CHUNKS = 10_000  # text chunks in the metadata (their size is bounded by MAX_JSON_BYTES)
@@ -74,6 +77,7 @@ class ProjectSnapshot:
     alpha: np.ndarray | None
     mask: np.ndarray
     sketch: np.ndarray
+    exclude: np.ndarray | None  # None: the file does not need the layer (format 1)
     extent: Rect
     meta: imageio.ImageMeta
     original_path: Path | None
@@ -104,11 +108,15 @@ def capture(
         index, blobs = history_io.serialise(doc.history, saved, max_steps=max_steps, max_bytes=max_bytes)
         start, end = history_io.window(doc.history, max_steps, max_bytes)
         steps = end - start
+    uses_exclusion = bool(doc.exclude.any()) or (
+        index is not None and history_io.touches_layer(doc.history, "exclude", max_steps, max_bytes)
+    )
     return ProjectSnapshot(
         image=doc.image.copy(),
         alpha=None if doc.alpha is None else doc.alpha.copy(),
         mask=doc.mask.copy(),
         sketch=doc.sketch.copy(),
+        exclude=doc.exclude.copy() if uses_exclusion else None,
         extent=doc.extent,
         meta=doc.meta,
         original_path=doc.path,
@@ -166,7 +174,7 @@ def write_snapshot(snapshot: ProjectSnapshot, path: Path | str, *, compress_leve
     w, h = snapshot.size
     description = {
         "format": FORMAT_NAME,
-        "version": FORMAT_VERSION,
+        "version": 1 if snapshot.exclude is None else FORMAT_VERSION,
         "app_version": __version__,
         "saved_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "width": w,
@@ -185,6 +193,9 @@ def write_snapshot(snapshot: ProjectSnapshot, path: Path | str, *, compress_leve
             (MASK_PNG, _encode_pil(Image.fromarray(snapshot.mask, "L"), compress_level), zipfile.ZIP_STORED),
             (SKETCH_PNG, _encode_pil(Image.fromarray(snapshot.sketch, "L"), compress_level), zipfile.ZIP_STORED),
         ]
+        if snapshot.exclude is not None:
+            exclude = _encode_pil(Image.fromarray(snapshot.exclude, "L"), compress_level)
+            members.append((EXCLUDE_PNG, exclude, zipfile.ZIP_STORED))
         if snapshot.history_index is not None:
             members.append((history_io.INDEX_NAME, snapshot.history_index, zipfile.ZIP_DEFLATED))
         with atomic_write(path) as fh, zipfile.ZipFile(fh, "w", allowZip64=True) as zf:
@@ -219,9 +230,9 @@ def save_project(doc: Document, path: Path | str, *, history: bool = True) -> No
 def size_limit(max_pixels: int | None) -> int:
     """Largest total uncompressed size accepted for a project of at most ``max_pixels`` pixels."""
     pixels = max_pixels or (1 << 33)
-    # 16-bit RGBA image, two 8-bit layers (PNG overhead on incompressible data is well under 1 %),
+    # 16-bit RGBA image, three 8-bit layers (PNG overhead on incompressible data is well under 1 %),
     # the largest history we write, and the JSON members.
-    return int(pixels * 10 * 1.01) + history_io.MAX_BYTES + 2 * MAX_JSON_BYTES + (1 << 20)
+    return int(pixels * 11 * 1.01) + history_io.MAX_BYTES + 2 * MAX_JSON_BYTES + (1 << 20)
 
 
 class _Zip:
@@ -443,10 +454,14 @@ def _read_members(zf: _Zip, path: Path, max_pixels: int | None, history: bool) -
     _check((loaded.alpha is not None) == has_alpha, path, f"{IMAGE_PNG} does not match the alpha flag")
     mask = _read_layer(zf, MASK_PNG, (w, h), path)
     sketch = _read_layer(zf, SKETCH_PNG, (w, h), path)
+    # Format 1 files predate the exclusion: theirs is empty.
+    exclude = _read_layer(zf, EXCLUDE_PNG, (w, h), path) if description["version"] >= 2 else None
 
     doc = Document(loaded.pixels, loaded.alpha, meta, Path(original) if original else None)
     doc.layer("mask")[...] = mask
     doc.layer("sketch")[...] = sketch
+    if exclude is not None:
+        doc.layer("exclude")[...] = exclude
     doc.extent = extent
     saved: int | None = 0
     if history and description.get("history") is True:

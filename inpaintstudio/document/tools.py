@@ -5,7 +5,8 @@ and :meth:`Tool.release` on the active tool; one drag is one undo step. Tools kn
 zoom, widgets or events, so they are tested with plain numbers.
 
 - :class:`BrushTool` paints the mask, :class:`EraserTool` erases it, :class:`SketchTool` draws thin
-  edge strokes into the sketch layer (``alternate`` - Alt in the app - swaps painting and erasing);
+  edge strokes into the sketch layer, :class:`ExcludeTool` paints the sampling exclusion (pixels a fill
+  must not copy from) (``alternate`` - Alt in the app - swaps painting and erasing);
 - :class:`ExtendTool` grabs an edge (or corner) of the extent and drags it; the document gets one
   ``set_extent`` step on release;
 - :class:`HandTool` only pans the view, which the canvas does itself.
@@ -113,6 +114,13 @@ class SketchTool(StrokeTool):
 
     def __init__(self, size: float = 4.0, hardness: float = 1.0) -> None:
         super().__init__(size, hardness)
+
+
+class ExcludeTool(StrokeTool):
+    """Paints the sampling exclusion with the mask brush's size and hardness; Alt + drag erases it."""
+
+    name, label = "exclude", "Sampling exclusion"
+    layer = "exclude"
 
 
 class HandTool(Tool):

@@ -51,9 +51,11 @@ def fake_fill(doc: Document, grow: tuple[int, int, int, int] = (0, 0, 0, 0), see
 
 
 def edited(doc: Document) -> Document:
-    """Every kind of history step: strokes (mask, sketch, erase), layer edits, extent, fill with canvas growth."""
+    """Every kind of history step: strokes (mask, sketch, exclusion, erase), layer edits, extent, fill with
+    canvas growth."""
     stroke(doc, [(10, 10), (60, 40), (90, 20)])
     stroke(doc, [(20, 50), (80, 55)], layer="sketch", size=3)
+    stroke(doc, [(5, 80), (40, 85)], layer="exclude", size=8)
     stroke(doc, [(30, 5), (30, 60)], erase=True, size=6)
     doc.invert_mask()
     doc.invert_mask()
@@ -100,6 +102,7 @@ def test_layers_extent_and_meta_round_trip_exactly(tmp_path, dtype, alpha):
     doc = Document(pixels, alpha_layer, meta, tmp_path / "photo.jpg")
     doc.layer("mask")[...] = rng.integers(0, 256, (45, 67), dtype=np.uint8)
     doc.layer("sketch")[5:20, 3:9] = 77
+    doc.layer("exclude")[30:40, 10:50] = 200
     doc.set_extent(Rect(-3, -9, 80, 70))
     path = tmp_path / "session.inpaint"
     project.save_project(doc, path)
@@ -114,7 +117,7 @@ def test_layers_extent_and_meta_round_trip_exactly(tmp_path, dtype, alpha):
     assert not back.dirty
     with zipfile.ZipFile(path) as zf:
         names = set(zf.namelist())
-        assert {"project.json", "image.png", "mask.png", "sketch.png"} <= names
+        assert {"project.json", "image.png", "mask.png", "sketch.png", "exclude.png"} <= names
         description = json.loads(zf.read("project.json"))
     assert description["version"] == project.FORMAT_VERSION and description["extent"] == [-3, -9, 80, 70]
 
