@@ -1,8 +1,8 @@
 """The ``inpaintstudio`` command: the app by default, subcommands for headless work.
 
     inpaintstudio [IMAGE]                 start the app (optionally opening IMAGE)
-    inpaintstudio fill IMAGE --mask MASK -o OUT [--model NAME] [--sketch S] [--extend L,T,R,B]
-    inpaintstudio batch --images DIR --masks DIR --model NAME --out DIR
+    inpaintstudio fill IMAGE --mask MASK -o OUT [--model NAME] [--sketch S] [--exclude EXCL] [--extend L,T,R,B]
+    inpaintstudio batch --images DIR --masks DIR [--excludes DIR] --model NAME --out DIR
     inpaintstudio models [list|import|remove]
 
 Errors a user can cause are printed as one line (``inpaintstudio: error: ...``) with exit status 1;

@@ -1,4 +1,5 @@
-"""``inpaintstudio batch``: fill every image of a folder with the mask of the same name.
+"""``inpaintstudio batch``: fill every image of a folder with the mask (and, from ``--excludes``, the
+sampling exclusion) of the same name.
 
 One bad file (unreadable, wrong mask size, missing mask) is reported and skipped; the rest are still
 processed, and the exit status is 1 when anything was skipped so scripts notice.
@@ -31,6 +32,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--images", type=Path, required=True, metavar="DIR")
     parser.add_argument("--masks", type=Path, required=True, metavar="DIR")
+    parser.add_argument(
+        "--excludes",
+        type=Path,
+        metavar="DIR",
+        help="sampling exclusions matched by name like the masks (white = never copy from here); "
+        "an image without one is filled without",
+    )
     parser.add_argument("--out", type=Path, required=True, metavar="DIR", help="created if missing")
     parser.add_argument(
         "--format",
@@ -48,10 +56,24 @@ def images_in(folder: Path) -> list[Path]:
 
 
 def mask_for(image: Path, masks: dict[str, list[Path]]) -> Path:
-    candidates = masks.get(image.stem, [])
-    if not candidates:
+    found = _by_stem(image, masks)
+    if found is None:
         raise InputError(f"no mask named {image.stem}.* in the masks folder")
-    return sorted(candidates, key=lambda p: (p.suffix.lower() != ".png", p.name))[0]
+    return found
+
+
+def _by_stem(image: Path, maps: dict[str, list[Path]]) -> Path | None:
+    """The map named like ``image`` (a PNG first when there are several), or None."""
+    candidates = maps.get(image.stem, [])
+    return sorted(candidates, key=lambda p: (p.suffix.lower() != ".png", p.name))[0] if candidates else None
+
+
+def maps_in(folder: Path) -> dict[str, list[Path]]:
+    """The images of a folder of masks or exclusions, by stem."""
+    maps: dict[str, list[Path]] = {}
+    for path in images_in(folder):
+        maps.setdefault(path.stem, []).append(path)
+    return maps
 
 
 def output_for(image: Path, out_dir: Path, fmt: str) -> Path:
@@ -61,11 +83,11 @@ def output_for(image: Path, out_dir: Path, fmt: str) -> Path:
     return out_dir / (image.name if suffix in imageio.SAVE_FORMATS else f"{image.stem}.png")
 
 
-def _refuse_replacing_inputs(images: list[Path], masks: dict[str, list[Path]], out_dir: Path, fmt: str) -> None:
-    """Before any work: refuse an output folder where results would replace images or masks."""
+def _refuse_replacing_inputs(images: list[Path], maps: list[dict[str, list[Path]]], out_dir: Path, fmt: str) -> None:
+    """Before any work: refuse an output folder where results would replace images, masks or exclusions."""
     if not out_dir.is_dir():
         return
-    inputs = {common.file_id(p) for p in images + [mask for group in masks.values() for mask in group]}
+    inputs = {common.file_id(p) for p in images + [path for by_stem in maps for g in by_stem.values() for path in g]}
     replaced = [image for image in images if common.file_id(output_for(image, out_dir, fmt)) in inputs - {None}]
     if replaced:
         raise InputError(
@@ -79,11 +101,10 @@ def run(args: argparse.Namespace) -> int:
     images = images_in(args.images)
     if not images:
         raise InputError(f"no images found in {args.images}")
-    masks: dict[str, list[Path]] = {}
-    for mask in images_in(args.masks):
-        masks.setdefault(mask.stem, []).append(mask)
+    masks = maps_in(args.masks)
+    excludes = maps_in(args.excludes) if args.excludes is not None else {}
     if not args.overwrite:
-        _refuse_replacing_inputs(images, masks, args.out, args.format)
+        _refuse_replacing_inputs(images, [masks, excludes], args.out, args.format)
     model = common.choose_model(args.model, sketch=False, extend=False)
     common.check_can_run(model, args.device)  # what would fail for every image fails once
     args.out.mkdir(parents=True, exist_ok=True)
@@ -91,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
     done: list[Path] = []
     bar = common.progress_bar(len(images), "image")
     try:
-        failures = _fill_all(args, images, masks, model, bar, done)
+        failures = _fill_all(args, images, masks, excludes, model, bar, done)
     except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM: the finished files stay, the one being written goes
         what, status = stopped_by(exc)
         common.say(
@@ -112,6 +133,7 @@ def _fill_all(
     args: argparse.Namespace,
     images: list[Path],
     masks: dict[str, list[Path]],
+    excludes: dict[str, list[Path]],
     model: str,
     bar: tqdm,
     done: list[Path],
@@ -131,6 +153,7 @@ def _fill_all(
                 image,
                 output_for(image, args.out, args.format),
                 mask=mask_for(image, masks),
+                exclude=_by_stem(image, excludes),
                 model=model,
                 device=args.device,
                 strategy=args.strategy,

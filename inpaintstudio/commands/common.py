@@ -160,6 +160,7 @@ def fill_file(
     *,
     mask: Path | None,
     sketch: Path | None = None,
+    exclude: Path | None = None,
     extend: tuple[int, int, int, int] | None = None,
     model: str = AUTO,
     device: str = "auto",
@@ -173,7 +174,7 @@ def fill_file(
     """Fill one photo into ``out``; ``out`` is written completely or not at all, and replaces one of the
     inputs only with ``overwrite``."""
     check_quality(quality)
-    check_output_path(out, (image, mask, sketch), overwrite=overwrite)
+    check_output_path(out, (image, mask, sketch, exclude), overwrite=overwrite)
     if mask is None and not extend:
         raise InputError("nothing to do: give a --mask, an --extend, or both")
     doc = Document.open(image, max_pixels=max_pixels)
@@ -183,6 +184,9 @@ def fill_file(
         doc.set_binary_layer("mask", imageio.load_binary_map(mask, size, "the mask", orientation), "Load mask")
     if sketch is not None:
         doc.set_binary_layer("sketch", imageio.load_binary_map(sketch, size, "the sketch", orientation), "Load sketch")
+    if exclude is not None:
+        excluded = imageio.load_binary_map(exclude, size, "the exclusion", orientation)
+        doc.set_binary_layer("exclude", excluded, "Load exclusion")
     if extend:
         left, top, right, bottom = extend
         doc.set_extent(Rect(-left, -top, doc.width + left + right, doc.height + top + bottom))

@@ -21,6 +21,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--mask", type=Path, help="image of the same size; white = hole")
     parser.add_argument("--sketch", type=Path, help="image of the same size; white = edge strokes that guide the fill")
     parser.add_argument(
+        "--exclude",
+        type=Path,
+        metavar="EXCL",
+        help="image of the same size; white = never copy from here (patchmatch, deepfillv2, csa)",
+    )
+    parser.add_argument(
         "--extend",
         metavar="LEFT,TOP,RIGHT,BOTTOM",
         help="add this many pixels on each side and fill them (needs a model that can extend borders)",
@@ -38,6 +44,7 @@ def run(args: argparse.Namespace) -> int:
             args.output,
             mask=args.mask,
             sketch=args.sketch,
+            exclude=args.exclude,
             extend=common.parse_extend(args.extend),
             model=args.model,
             device=args.device,
