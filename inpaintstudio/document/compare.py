@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from inpaintstudio.document.document import Document
+from inpaintstudio.engine import registry
 from inpaintstudio.engine.request import FillRequest, FillResult
 
 QUEUED, RUNNING, DONE, FAILED, CANCELLED = "queued", "running", "done", "failed", "cancelled"
@@ -30,6 +31,9 @@ class CompareSlot:
     error: str | None = None
     progress: float = 0.0
     job_id: int | None = None
+    # The request has a sampling exclusion this model cannot honour (a diffusion fill): the caption says
+    # so, or its result would look like it had been filled under the same rule as its neighbours.
+    ignores_exclusion: bool = False
 
     @property
     def finished(self) -> bool:
@@ -39,7 +43,7 @@ class CompareSlot:
         """'PatchMatch - 0.42 s', 'Telea - running 40 %', 'CSA - failed: ...' for the slot's title."""
         name = self.label or self.model
         if self.status == DONE and self.seconds is not None:
-            return f"{name} - {self.seconds:.2f} s"
+            return f"{name} - {self.seconds:.2f} s" + (" - ignores the exclusion" if self.ignores_exclusion else "")
         if self.status == RUNNING:
             return f"{name} - running {round(self.progress * 100)} %"
         if self.status == FAILED:
@@ -57,6 +61,9 @@ class Comparison:
         labels = labels or {}
         self.request = request
         self.slots = [CompareSlot(model, labels.get(model, model)) for model in unique]
+        if request.exclude is not None:
+            for slot in self.slots:
+                slot.ignores_exclusion = not registry.get(slot.model).supports_exclude
         self.chosen: int | None = None
         self._listeners: list[Callable[[int], None]] = []
 

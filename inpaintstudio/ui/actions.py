@@ -15,11 +15,12 @@ from inpaintstudio.ui.model_panel import DEVICE_LABELS
 if TYPE_CHECKING:
     from inpaintstudio.ui.main_window import MainWindow
 
-TOOL_KEYS = {"brush": "B", "eraser": "E", "sketch": "S", "extend": "X", "hand": "H"}
+TOOL_KEYS = {"brush": "B", "eraser": "E", "sketch": "S", "exclude": "A", "extend": "X", "hand": "H"}
 TOOL_TEXT = {
     "brush": "Mask brush",
     "eraser": "Mask eraser",
     "sketch": "Sketch (guide edges)",
+    "exclude": "Sampling exclusion (do not copy from)",
     "extend": "Extend borders",
     "hand": "Hand (pan)",
 }
@@ -27,6 +28,7 @@ TOOL_HINTS = {
     "brush": "paint over what should be removed; Alt + drag erases, [ and ] change the size",
     "eraser": "erase the mask; Alt + drag paints",
     "sketch": "draw lines where edges should run through the hole (used by models with sketch support)",
+    "exclude": "paint over what the fill must not copy from (PatchMatch, DeepFill v2, CSA); Alt + drag erases",
     "extend": "drag the handles on the borders outwards, then Fill, to extend the photo",
     "hand": "drag to pan; Ctrl + wheel zooms",
 }
@@ -89,6 +91,8 @@ def build_actions(w: MainWindow) -> dict[str, QAction]:
     a["save_mask"] = make_action(w, "Save mask...", lambda: f.save_map("mask"), icon_key="export")
     a["load_sketch"] = make_action(w, "Load sketch...", lambda: f.load_map("sketch"), icon_key="load")
     a["save_sketch"] = make_action(w, "Save sketch...", lambda: f.save_map("sketch"), icon_key="export")
+    a["load_exclude"] = make_action(w, "Load exclusion...", lambda: f.load_map("exclude"), icon_key="load")
+    a["save_exclude"] = make_action(w, "Save exclusion...", lambda: f.save_map("exclude"), icon_key="export")
     a["quit"] = make_action(w, "&Quit", w.close, shortcuts=("Ctrl+Q",))
     a["undo"] = make_action(w, "&Undo", c.undo, icon_key="undo", shortcuts=("Ctrl+Z",))
     a["redo"] = make_action(w, "&Redo", c.redo, icon_key="redo", shortcuts=("Ctrl+Shift+Z", "Ctrl+Y"))
@@ -101,9 +105,18 @@ def build_actions(w: MainWindow) -> dict[str, QAction]:
     a["clear_sketch"] = make_action(
         w, "Clear sketch", lambda: c.doc_call("clear_layer", "sketch"), icon_key="clear", shortcuts=("Shift+Delete",)
     )
+    a["clear_exclude"] = make_action(
+        w,
+        "Clear exclusion",
+        lambda: c.doc_call("clear_layer", "exclude"),
+        icon_key="clear",
+        shortcuts=("Ctrl+Delete",),
+        tip="Clear the sampling exclusion: fills may copy from the whole photo again",
+    )
     for name, short in (("clear_mask", "Clear"), ("invert_mask", "Invert"), ("load_mask", "Load..."),
                         ("save_mask", "Save..."), ("clear_sketch", "Clear"), ("load_sketch", "Load..."),
-                        ("save_sketch", "Save...")):  # fmt: skip
+                        ("save_sketch", "Save..."), ("clear_exclude", "Clear"), ("load_exclude", "Load..."),
+                        ("save_exclude", "Save...")):  # fmt: skip
         a[name].setIconText(short)  # the panel's compact buttons show this
     a["reset_extent"] = make_action(
         w, "Reset borders", c.reset_extent, tip="Undo the border extension (back to the photo's size)"
@@ -117,7 +130,7 @@ def build_actions(w: MainWindow) -> dict[str, QAction]:
     a["fit"] = make_action(w, "&Fit to window", w.canvas.fit, icon_key="fit", shortcuts=("Ctrl+0",))
     a["actual"] = make_action(w, "&100 %", w.canvas.actual_size, icon_key="actual", shortcuts=("Ctrl+1",))
     a["show_overlay"] = make_action(
-        w, "Show mask && sketch", c.toggle_overlay, icon_key="overlay", shortcuts=("M",), checkable=True
+        w, "Show mask, sketch && exclusion", c.toggle_overlay, icon_key="overlay", shortcuts=("M",), checkable=True
     )
     a["show_overlay"].setChecked(True)
     group = QActionGroup(w)
@@ -180,10 +193,12 @@ def build_menus(w: MainWindow, a: dict[str, QAction]) -> QMenu:
     file.addAction(a["paste"])
     file.addSeparator()
     for name in ("save", "save_as", "save_project", "save_project_as", None,
-                 "load_mask", "save_mask", "load_sketch", "save_sketch", None, "quit"):  # fmt: skip
+                 "load_mask", "save_mask", "load_sketch", "save_sketch", "load_exclude", "save_exclude", None,
+                 "quit"):  # fmt: skip
         file.addSeparator() if name is None else file.addAction(a[name])
     edit = bar.addMenu("&Edit")
-    for name in ("undo", "redo", None, "clear_mask", "invert_mask", "clear_sketch", None, "reset_extent"):
+    for name in ("undo", "redo", None, "clear_mask", "invert_mask", "clear_sketch", "clear_exclude", None,
+                 "reset_extent"):  # fmt: skip
         edit.addSeparator() if name is None else edit.addAction(a[name])
     view = bar.addMenu("&View")
     for name in ("zoom_in", "zoom_out", "fit", "actual", None, "show_overlay"):

@@ -1,4 +1,5 @@
-"""The brush & mask panel: brush size and hardness, sketch width, overlay opacity, mask and sketch files."""
+"""The brush & layers panel: brush size and hardness, sketch width, overlay opacity, and the mask, sketch and
+sampling exclusion's commands and files."""
 
 from __future__ import annotations
 
@@ -106,10 +107,12 @@ class BrushPanel(QWidget):
         self.sketch_size = SizeControl(sketch_size, maximum=200)
         self.hardness = percent_slider(hardness)
         self.opacity = percent_slider(opacity)
-        self.size.setToolTip("Diameter of the mask brush and eraser in image pixels ( [ smaller, ] larger )")
+        self.size.setToolTip(
+            "Diameter of the mask brush, eraser and exclusion brush in image pixels ( [ smaller, ] larger )"
+        )
         self.sketch_size.setToolTip("Width of sketch strokes in image pixels")
         self.hardness.setToolTip("100 %: hard edge; lower: the brush fades towards its rim")
-        self.opacity.setToolTip("How strongly the mask is tinted over the photo")
+        self.opacity.setToolTip("How strongly the mask and the exclusion are tinted over the photo")
 
         brush = QGroupBox("Brush")
         form = QFormLayout(brush)
@@ -117,12 +120,13 @@ class BrushPanel(QWidget):
         form.addRow("Hardness", self.hardness)
         form.addRow("Sketch", self.sketch_size)
 
-        mask = QGroupBox("Mask && sketch")
+        mask = QGroupBox("Mask, sketch && exclusion")
         grid = QGridLayout(mask)
         grid.setHorizontalSpacing(2)
         grid.addWidget(self._row("Opacity", self.opacity), 0, 0, 1, 5)
         rows = (("Mask", ("clear_mask", "invert_mask", "load_mask", "save_mask")),
-                ("Sketch", ("clear_sketch", None, "load_sketch", "save_sketch")))  # fmt: skip
+                ("Sketch", ("clear_sketch", None, "load_sketch", "save_sketch")),
+                ("Exclusion", ("clear_exclude", None, "load_exclude", "save_exclude")))  # fmt: skip
         for row, (title, names) in enumerate(rows, start=1):
             grid.addWidget(QLabel(title), row, 0)
             for column, name in enumerate(names, start=1):

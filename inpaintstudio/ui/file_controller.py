@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 LOSSY = {".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WebP"}
+MAP_NAMES = {"exclude": "exclusion"}  # how dialogs name a layer loaded from or saved to a file
 T = TypeVar("T")
 
 
@@ -234,16 +235,17 @@ class FileController(QObject):
         doc = self.window.doc
         if doc is None:
             return False
+        name = MAP_NAMES.get(layer, layer)
         path = messages.ask_open_path(
-            self.window, self.window.settings.last_folder, f"Load {layer}", messages.MAP_FILTER
+            self.window, self.window.settings.last_folder, f"Load {name}", messages.MAP_FILTER
         )
         if not path:
             return False
         try:
-            binary = imageio.load_binary_map(path, (doc.width, doc.height), layer, doc.meta.orientation)
-            return doc.set_binary_layer(layer, binary, f"Load {layer}")
+            binary = imageio.load_binary_map(path, (doc.width, doc.height), name, doc.meta.orientation)
+            return doc.set_binary_layer(layer, binary, f"Load {name}")
         except InpaintStudioError as exc:
-            messages.error(self.window, f"Cannot load the {layer}", str(exc))
+            messages.error(self.window, f"Cannot load the {name}", str(exc))
             return False
 
     def save_map(self, layer: str) -> bool:
@@ -251,15 +253,16 @@ class FileController(QObject):
         if doc is None:
             return False
         stem = doc.path.stem if doc.path else "image"
+        name = MAP_NAMES.get(layer, layer)
         suggested = str(Path(self.window.settings.last_folder or Path.home()) / f"{stem}-{layer}.png")
-        path = messages.ask_map_save_path(self.window, suggested, layer)
+        path = messages.ask_map_save_path(self.window, suggested, name)
         if not path:
             return False
         white = np.where(doc.layer(layer) >= THRESHOLD, 255, 0).astype(np.uint8)
         try:
             imageio.save_image(path, np.repeat(white[..., None], 3, axis=2), None, imageio.ImageMeta(gray=True))
         except InpaintStudioError as exc:
-            messages.error(self.window, f"Cannot save the {layer}", str(exc))
+            messages.error(self.window, f"Cannot save the {name}", str(exc))
             return False
-        self.window.show_message(f"Saved the {layer} as {Path(path).name}")
+        self.window.show_message(f"Saved the {name} as {Path(path).name}")
         return True

@@ -14,6 +14,7 @@ NAMES = {
     "brush": "mdi6.brush",
     "eraser": "mdi6.eraser",
     "sketch": "mdi6.draw",
+    "exclude": "mdi6.select-remove",
     "extend": "mdi6.arrow-expand-all",
     "hand": "mdi6.hand-back-right",
     "fill": "mdi6.auto-fix",

@@ -16,7 +16,16 @@ from PySide6.QtWidgets import QDockWidget, QMainWindow, QStackedWidget, QWidget
 
 from inpaintstudio import __version__
 from inpaintstudio.document.document import Change, Document
-from inpaintstudio.document.tools import BrushTool, EraserTool, ExtendTool, HandTool, SketchTool, StrokeTool, Tool
+from inpaintstudio.document.tools import (
+    BrushTool,
+    EraserTool,
+    ExcludeTool,
+    ExtendTool,
+    HandTool,
+    SketchTool,
+    StrokeTool,
+    Tool,
+)
 from inpaintstudio.engine.pipeline import MAX_EXTEND_FACTOR
 from inpaintstudio.ui import messages
 from inpaintstudio.ui.actions import (
@@ -46,6 +55,7 @@ if TYPE_CHECKING:
     from inpaintstudio.ui.model_manager import ModelManagerDialog
 
 SIZE_STEP = 1.2  # [ and ] scale the brush by this factor
+MASK_BRUSHES = ("brush", "eraser", "exclude")  # the tools that share the panel's size and hardness
 
 
 class MainWindow(QMainWindow):
@@ -64,6 +74,7 @@ class MainWindow(QMainWindow):
             "brush": BrushTool(s.brush_size, s.brush_hardness),
             "eraser": EraserTool(s.brush_size, s.brush_hardness),
             "sketch": SketchTool(s.sketch_size),
+            "exclude": ExcludeTool(s.brush_size, s.brush_hardness),
             "extend": ExtendTool(MAX_EXTEND_FACTOR),
             "hand": HandTool(),
         }
@@ -85,7 +96,7 @@ class MainWindow(QMainWindow):
         self.model_panel = ModelPanel(self.actions_, self.devices)
         self.history_panel = HistoryPanel()
         docks = [
-            self._dock("Brush && mask", self.brush_panel, "brushDock"),
+            self._dock("Brush && layers", self.brush_panel, "brushDock"),
             self._dock("Model", self.model_panel, "modelDock"),
             self._dock("History", self.history_panel, "historyDock"),
         ]
@@ -182,8 +193,8 @@ class MainWindow(QMainWindow):
     def _update_actions(self) -> None:
         has = self.doc is not None
         for name in ("save", "save_as", "save_project", "save_project_as", "load_mask", "save_mask", "load_sketch",
-                     "save_sketch", "clear_mask", "invert_mask", "clear_sketch", "zoom_in", "zoom_out", "fit",
-                     "actual", "fill", "compare"):  # fmt: skip
+                     "save_sketch", "load_exclude", "save_exclude", "clear_mask", "invert_mask", "clear_sketch",
+                     "clear_exclude", "zoom_in", "zoom_out", "fit", "actual", "fill", "compare"):  # fmt: skip
             self.actions_[name].setEnabled(has)
         self.actions_["undo"].setEnabled(has and self.doc.history.can_undo())
         self.actions_["redo"].setEnabled(has and self.doc.history.can_redo())
@@ -231,7 +242,7 @@ class MainWindow(QMainWindow):
         size_control.set_value(max(current + direction, new) if direction > 0 else min(current - 1, new))
 
     def _set_brush_size(self, size: float) -> None:
-        for name in ("brush", "eraser"):
+        for name in MASK_BRUSHES:
             tool = self.tools[name]
             assert isinstance(tool, StrokeTool)
             tool.size = size
@@ -239,7 +250,7 @@ class MainWindow(QMainWindow):
         self.canvas.interaction.refresh_outline()
 
     def _set_hardness(self, hardness: float) -> None:
-        for name in ("brush", "eraser"):
+        for name in MASK_BRUSHES:
             self.tools[name].hardness = hardness  # type: ignore[attr-defined]
         self.settings.brush_hardness = hardness
 

@@ -26,7 +26,7 @@ from inpaintstudio.ui.actions import plain_text
 
 # What no action carries: the mouse and the keys held while dragging.
 MOUSE_ROWS = (
-    ("Alt + drag", "Erase with the mask brush (paint with the eraser)"),
+    ("Alt + drag", "Erase with the mask brush, sketch or exclusion (paint with the eraser)"),
     ("Space or middle button + drag", "Pan"),
     ("Ctrl + wheel", "Zoom"),
     ("Wheel, Shift + wheel", "Scroll up and down, left and right"),

@@ -8,7 +8,9 @@ time, through numpy views onto the QImages' own pixel memory:
 - :class:`PatchedPhoto`: a photo layer with a fill result's patches drawn over it (compare panes);
 - :class:`OverlayLayer`: one premultiplied ARGB32 QImage for the tinted mask and the sketch strokes,
   filled from the uint8 layers through a 256 x 256 lookup table (mask coverage x sketch coverage), so a
-  brush segment costs a table lookup over its own rectangle, never a full-size image.
+  brush segment costs a table lookup over its own rectangle, never a full-size image;
+- :class:`ExclusionLayer`: the sampling exclusion as amber diagonal hatching, drawn under the mask
+  overlay; its image is only made once something is excluded.
 
 Only the part of a layer inside the region being repainted is drawn (source sub-rectangles), so
 repainting the few pixels under a brush segment does not depend on the photo's size. 32-bit QImage
@@ -31,6 +33,10 @@ from inpaintstudio.ui.canvas.transform import ViewTransform
 
 MASK_COLOUR = (255, 40, 80)  # a strong pinkish red: visible on skies, foliage and skin alike
 SKETCH_COLOUR = (0, 230, 255)  # cyan: distinct from the mask tint and from most photo content
+# Amber hatching: neither the mask's flat red nor the sketch's cyan, and readable where it overlaps the
+# mask or lies on a red photo, because its stripes alternate strong and faint.
+EXCLUDE_COLOUR = (255, 176, 0)
+EXCLUDE_FAINT = 0.3  # the faint stripes' alpha relative to the strong ones
 SMALLEST_LEVEL = 256  # stop the pyramid once the longer side is this small
 
 
@@ -218,6 +224,78 @@ class OverlayLayer:
         self._set_lut(opacity)
         if mask is not None and sketch is not None:
             self.update_rect(mask, sketch, self.content)
+
+    def draw(self, painter: QPainter, transform: ViewTransform, region: QRect) -> None:
+        if self.image is None or self.content.is_empty():
+            return
+        visible = transform.view_rect_to_image(region).intersect(self.content)
+        if visible.is_empty():
+            return
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, transform.scale < 1)
+        painter.drawImage(
+            transform.rect_to_view(visible), self.image, QRectF(visible.x, visible.y, visible.w, visible.h)
+        )
+
+
+def exclusion_luts(opacity: float) -> tuple[np.ndarray, np.ndarray]:
+    """Two 256-entry tables of premultiplied ARGB words by coverage: the strong and the faint stripes."""
+    coverage = np.arange(256, dtype=np.float32) / 255.0
+
+    def table(strength: float) -> np.ndarray:
+        alpha = coverage * min(1.0, strength)
+        a = np.round(alpha * 255.0).astype(np.uint32)
+        r, g, b = (np.round(alpha * c).astype(np.uint32) for c in EXCLUDE_COLOUR)
+        return (a << 24) | (r << 16) | (g << 8) | b
+
+    return table(opacity * 1.4), table(opacity * 1.4 * EXCLUDE_FAINT)
+
+
+class ExclusionLayer:
+    """The sampling exclusion as hatching in one premultiplied ARGB32 image, updated by rectangle.
+
+    The stripes run diagonally in image coordinates, about 150 across the photo whatever its size, so they
+    show at the zoom that fits the photo and grow with it when zooming in. Most photos are never given an
+    exclusion: the image (4 bytes a pixel) is only made when the first excluded pixel appears.
+    """
+
+    def __init__(self, opacity: float = 0.5) -> None:
+        self.image: QImage | None = None
+        self._view: np.ndarray | None = None
+        self.size = (0, 0)
+        self.period = 16
+        self.content = Rect(0, 0, 0, 0)
+        self.set_opacity(opacity, None)
+
+    def reset(self, layer: np.ndarray) -> None:
+        h, w = layer.shape
+        self.image, self._view, self.content, self.size = None, None, Rect(0, 0, 0, 0), (w, h)
+        self.period = max(8, 2 * round(max(w, h) / 300))
+        self.update_rect(layer, mask_bbox(layer))
+
+    def clear(self) -> None:
+        self.image, self._view, self.content, self.size = None, None, Rect(0, 0, 0, 0), (0, 0)
+
+    def update_rect(self, layer: np.ndarray, rect: Rect) -> None:
+        rect = rect.intersect(Rect.of_array(layer))
+        if rect.is_empty():
+            return
+        values = layer[rect.slices()]
+        if self._view is None:
+            if not values.any():
+                return
+            self.image = QImage(*self.size, QImage.Format.Format_ARGB32_Premultiplied)
+            self.image.fill(0)
+            self._view = qimage_view(self.image)
+        ys, xs = np.ogrid[rect.y : rect.bottom, rect.x : rect.right]
+        strong = (xs + ys) % self.period < self.period // 2
+        self._view[rect.slices()] = np.where(strong, self._strong[values], self._faint[values])
+        self.content = self.content.union(rect)
+
+    def set_opacity(self, opacity: float, layer: np.ndarray | None) -> None:
+        self.opacity = opacity
+        self._strong, self._faint = exclusion_luts(opacity)
+        if layer is not None and self._view is not None:
+            self.update_rect(layer, self.content)
 
     def draw(self, painter: QPainter, transform: ViewTransform, region: QRect) -> None:
         if self.image is None or self.content.is_empty():

@@ -46,6 +46,7 @@ class CanvasView(QWidget):
         self.transform.changed.connect(self._on_transform)
         self.photo = rendering.PhotoLayer()
         self.overlay = rendering.OverlayLayer()
+        self.exclusion = rendering.ExclusionLayer()
         self.doc: Document | None = None
         self._unsubscribe: Callable[[], None] | None = None
         self._shown_extent = Rect(0, 0, 0, 0)
@@ -70,6 +71,7 @@ class CanvasView(QWidget):
         if doc is None:
             self.photo.clear()
             self.overlay.clear()
+            self.exclusion.clear()
         else:
             self._rebuild()
             self._unsubscribe = doc.subscribe(self._on_change)
@@ -81,6 +83,7 @@ class CanvasView(QWidget):
         assert self.doc is not None
         self.photo.set_image(self.doc.image, self.doc.alpha)
         self.overlay.reset(self.doc.mask, self.doc.sketch)
+        self.exclusion.reset(self.doc.exclude)
         self._shown_extent = self.doc.extent
 
     def _on_change(self, change: Change) -> None:
@@ -94,6 +97,10 @@ class CanvasView(QWidget):
         elif change.kind in ("mask", "sketch"):
             rect = change.rect or doc.rect
             self.overlay.update_rect(doc.mask, doc.sketch, rect)
+            self.update(self.transform.rect_to_view_aligned(rect))
+        elif change.kind == "exclude":
+            rect = change.rect or doc.rect
+            self.exclusion.update_rect(doc.exclude, rect)
             self.update(self.transform.rect_to_view_aligned(rect))
         elif change.kind == "canvas":
             old = self._shown_extent
@@ -119,6 +126,7 @@ class CanvasView(QWidget):
     def set_mask_opacity(self, opacity: float) -> None:
         doc = self.doc
         self.overlay.set_opacity(opacity, doc.mask if doc else None, doc.sketch if doc else None)
+        self.exclusion.set_opacity(opacity, doc.exclude if doc else None)
         self.update()
 
     # -- zoom ------------------------------------------------------------------------------------------
@@ -168,7 +176,8 @@ class CanvasView(QWidget):
             area = t.rect_to_view(content).intersected(QRectF(region))
             rendering.draw_checkerboard(painter, area, t.to_view(content.x, content.y))
         self.photo.draw(painter, t, region)
-        if self.interaction.show_overlay:
+        if self.interaction.show_overlay:  # the exclusion under the mask: the hole is what is filled
+            self.exclusion.draw(painter, t, region)
             self.overlay.draw(painter, t, region)
         if content != doc.rect or isinstance(self.tool, ExtendTool):
             self._paint_extent(painter, content)
