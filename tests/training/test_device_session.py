@@ -55,8 +55,12 @@ def test_smoke_burst_benchmarks_trains_both_families_and_packs_their_state(tmp_p
     with tarfile.open(out / "deepfillv2-state.tar") as tar:
         names = {Path(n).name for n in tar.getnames()}
     assert {portable.STATE_FILE, portable.OPTIM_FILE, portable.LEDGER_FILE} <= names
-    # the smoke run never touches the committed state
-    assert portable.read_info(ROOT / "training-state" / "deepfillv2") == committed
+    # the smoke run never touches the committed state (a training running beside the tests may advance
+    # it, but never to the smoke run's tiny network and crops)
+    after = portable.read_info(ROOT / "training-state" / "deepfillv2")
+    assert (after is None) == (committed is None)
+    if after is not None:
+        assert after["network"] == committed["network"] and after["settings"]["crop"] == committed["settings"]["crop"]
 
     # ingest: a state further along replaces the committed one; an older one does not
     root = tmp_path / "repo"
