@@ -131,9 +131,12 @@ def evaluate(
     sketch: str = "none",
     device: str = "auto",
     on_row: Callable[[Row], None] | None = None,
+    cache: ModelCache | None = None,
 ) -> list[Row]:
+    """Every model on every case, model by model; ``cache`` keeps models loaded across calls (a Ray
+    worker of ``eval --ray`` scores one photo per call)."""
     rows: list[Row] = []
-    cache = ModelCache()
+    cache = cache or ModelCache()
     for entry in models:
         model, plain = split_variant(entry)
         cls = registry.get(model)
