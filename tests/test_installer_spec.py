@@ -258,3 +258,11 @@ def test_in_a_checkout_the_checkout_folders_win_over_meipass(tmp_path: Path, mon
     assert paths.resources_dir() == REPO / "resources"
     monkeypatch.setenv("INPAINTSTUDIO_MODELS_DIR", str(tmp_path / "override"))
     assert paths.shipped_models_dir() == tmp_path / "override"
+
+
+def test_the_ray_code_and_ray_are_left_out_of_the_bundle(spec: dict) -> None:
+    """`--ray` needs the optional extra; the bundle keeps the options and the message, not Ray."""
+    analysis = _analysis(spec)
+    assert {"inpaintstudio.cluster.ray_jobs", "ray"} <= set(analysis["excludes"])
+    assert "inpaintstudio.cluster" in analysis["hiddenimports"]
+    assert "inpaintstudio.cluster.ray_jobs" not in analysis["hiddenimports"]

@@ -8,9 +8,11 @@ processed, and the exit status is 1 when anything was skipped so scripts notice.
 from __future__ import annotations
 
 import argparse
+import contextlib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from inpaintstudio import cluster
 from inpaintstudio.cli import stopped_by
 from inpaintstudio.commands import common
 from inpaintstudio.document import imageio
@@ -19,6 +21,8 @@ from inpaintstudio.engine.pipeline import ModelCache
 from inpaintstudio.errors import InpaintStudioError, InputError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from tqdm import tqdm
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp", ".gif")
@@ -47,6 +51,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="output format (default: the input's, PNG for formats that cannot be written)",
     )
     common.add_fill_options(parser, model_required=True)
+    cluster.add_ray_options(parser)
 
 
 def images_in(folder: Path) -> list[Path]:
@@ -106,13 +111,28 @@ def run(args: argparse.Namespace) -> int:
     if not args.overwrite:
         _refuse_replacing_inputs(images, [masks, excludes], args.out, args.format)
     model = common.choose_model(args.model, sketch=False, extend=False)
-    common.check_can_run(model, args.device)  # what would fail for every image fails once
-    args.out.mkdir(parents=True, exist_ok=True)
+    with contextlib.ExitStack() as stack:
+        fill_all = _fill_all
+        if args.ray is not None:  # the same work as a Ray job (cluster/ray_jobs.py); its workers check the model
+            fill_all = stack.enter_context(cluster.require_ray().fill_pool(args, model))
+        else:
+            common.check_can_run(model, args.device)  # what would fail for every image fails once
+        return _fill_into(args, images, masks, excludes, model, fill_all)
 
+
+def _fill_into(
+    args: argparse.Namespace,
+    images: list[Path],
+    masks: dict[str, list[Path]],
+    excludes: dict[str, list[Path]],
+    model: str,
+    fill_all: Callable[..., list[tuple[Path, str]]],
+) -> int:
+    args.out.mkdir(parents=True, exist_ok=True)
     done: list[Path] = []
     bar = common.progress_bar(len(images), "image")
     try:
-        failures = _fill_all(args, images, masks, excludes, model, bar, done)
+        failures = fill_all(args, images, masks, excludes, model, bar, done)
     except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM: the finished files stay, the one being written goes
         what, status = stopped_by(exc)
         common.say(

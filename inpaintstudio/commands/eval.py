@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from inpaintstudio import cluster
 from inpaintstudio.commands.common import advance, check_writable, progress_bar
 from inpaintstudio.engine import registry
 from inpaintstudio.engine.device import DEVICE_CHOICES
@@ -50,6 +51,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         metavar="REPORT.csv",
         help="per-image scores; the summary goes to REPORT.summary.csv and REPORT.md",
     )
+    cluster.add_ray_options(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -90,19 +92,31 @@ def run(args: argparse.Namespace) -> int:
 def _evaluate(args: argparse.Namespace, models: list[str], extend: bool, sizes: dict[str, int]) -> int:
     from inpaintstudio.evaluation import benchmark
 
-    try:
-        cases = benchmark.load_cases(args.images, args.masks, extend_fraction=args.extend_fraction, limit=args.limit)
-    except ValueError as exc:
-        raise InputError(str(exc)) from exc
-    if not cases:
-        raise InputError("no images with non-empty masks found")
+    skipped = 0
+    if args.ray is not None:  # the same work as a Ray job (cluster/ray_jobs.py); a bad photo is skipped
+        jobs = cluster.require_ray()
+        with progress_bar(None, "fill") as bar:
+            rows, skipped = jobs.evaluate(args, models, sizes, bar)
+        if not rows:
+            raise InputError("no images with non-empty masks found")
+        images = len(rows) // len(models)
+    else:
+        try:
+            cases = benchmark.load_cases(
+                args.images, args.masks, extend_fraction=args.extend_fraction, limit=args.limit
+            )
+        except ValueError as exc:
+            raise InputError(str(exc)) from exc
+        if not cases:
+            raise InputError("no images with non-empty masks found")
 
-    with progress_bar(len(cases) * len(models), "fill") as bar:
+        with progress_bar(len(cases) * len(models), "fill") as bar:
 
-        def on_row(row: benchmark.Row) -> None:
-            advance(bar, bar.n + 1, f"{row.model} {row.image}")
+            def on_row(row: benchmark.Row) -> None:
+                advance(bar, bar.n + 1, f"{row.model} {row.image}")
 
-        rows = benchmark.evaluate(cases, models, sketch=args.sketch, device=args.device, on_row=on_row)
+            rows = benchmark.evaluate(cases, models, sketch=args.sketch, device=args.device, on_row=on_row)
+        images = len(cases)
     summary = benchmark.summarise(rows)
     benchmark.write_csv(args.out, benchmark.rows_as_dicts(rows))
     base = args.out.with_suffix("")
@@ -112,8 +126,12 @@ def _evaluate(args: argparse.Namespace, models: list[str], extend: bool, sizes: 
         table += "\n\nWorking sizes: " + ", ".join(f"{name} {size} px" for name, size in sizes.items())
     (base.with_name(base.name + ".md")).write_text(table + "\n", encoding="utf-8")
     print(table)
-    print(f"{len(cases)} images x {len(models)} models; per-image scores in {args.out}", file=sys.stderr)
-    return 0
+    print(
+        f"{images} images x {len(models)} models; per-image scores in {args.out}"
+        + (f"; {skipped} skipped" if skipped else ""),
+        file=sys.stderr,
+    )
+    return 1 if skipped else 0
 
 
 def _working_sizes(values: list[str]) -> dict[str, int]:
