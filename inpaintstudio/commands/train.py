@@ -3,21 +3,32 @@
 inpaintstudio train deepfillv2 --data PHOTOS --run runs/deepfill --steps 20000 [--minutes 60]
 inpaintstudio train deepfillv2 --resume --data PHOTOS [--minutes 60]   # continue the committed run
 inpaintstudio train deepfillv2 --run runs/deepfill --export models/ [--name deepfillv2]
+inpaintstudio train deepfillv2 --data PHOTOS --run runs/deepfill --nproc 2     # data-parallel, 2 processes
+torchrun --nnodes 2 --nproc-per-node 1 ... -m inpaintstudio train deepfillv2 ...   # on several machines
 
 With ``--resume`` the run continues from the portable state committed in ``training-state/FAMILY``
 (training/state.py) with the settings recorded there; any option given on the command line overrides
 the recorded one. The state and the ledger there are kept up to date at every checkpoint.
+
+``--nproc N`` (or torchrun's environment) trains on N ranks with torch.distributed
+(training/distributed.py): each rank its shard of the photos and batch / N crops per step, gradients
+averaged over the ranks; only rank 0 writes.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from inpaintstudio.engine.device import DEVICE_CHOICES
-from inpaintstudio.errors import InputError
+from inpaintstudio.errors import InpaintStudioError, InputError, TrainingDivergedError
+
+if TYPE_CHECKING:
+    from inpaintstudio.training.trainer import TrainSettings
 
 FAMILIES = ("deepfillv2", "csa", "srn")
 
@@ -64,7 +75,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--crop", type=int, help="training crop side in pixels")
     parser.add_argument("--lr", type=float)
     parser.add_argument("--device", choices=DEVICE_CHOICES, default="auto")
-    parser.add_argument("--threads", type=int, help="CPU threads for torch")
+    parser.add_argument("--threads", type=int, help="CPU threads for torch (per process with --nproc)")
+    parser.add_argument(
+        "--nproc",
+        type=int,
+        metavar="N",
+        help="data-parallel training on N processes of this machine (gloo on the CPU, NCCL on GPUs: one GPU "
+        "each); --batch is divided among them. On several machines run under torchrun instead",
+    )
     parser.add_argument("--net", action="append", default=[], metavar="KEY=VALUE", help="network config override")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="loss/recipe option")
     parser.add_argument("--vgg", type=Path, help="a torchvision VGG-16/19 state dict for perceptual features")
@@ -129,6 +147,9 @@ def _settings_from(args: argparse.Namespace) -> dict[str, object]:
 def run(args: argparse.Namespace) -> int:
     if args.run is None:
         args.run = Path("runs") / args.family
+    under_torchrun = os.environ.get("WORLD_SIZE", "1") not in ("", "0", "1")
+    if under_torchrun and int(os.environ.get("RANK", "0")) and (args.validate or args.ship or args.export):
+        return 0  # rank 0 does it
     if args.validate or args.ship:
         return _validate(args)
     if args.export:
@@ -142,9 +163,23 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if not args.data:
         raise InputError("give at least one --data folder of photos")
-    from inpaintstudio.commands.common import advance, progress_bar
-    from inpaintstudio.training.recipes import recipe_class
-    from inpaintstudio.training.trainer import Trainer, TrainSettings, training_files
+    if args.nproc is not None and args.nproc < 1:
+        raise InputError(f"--nproc must be 1 or more, got {args.nproc}")
+    if under_torchrun:
+        if args.nproc not in (None, 1):
+            raise InputError("under torchrun, torchrun starts the processes: leave --nproc out")
+        return _torchrun_rank(args)
+    settings = _prepare(args, args.nproc or 1)
+    if (args.nproc or 1) > 1:
+        from inpaintstudio.training import distributed
+
+        return distributed.launch(args.nproc, _launched_rank, args, settings)
+    return _train(args, settings)
+
+
+def _prepare(args: argparse.Namespace, processes: int) -> TrainSettings:
+    """The run's TrainSettings, after the checks that can fail before any process or network is made."""
+    from inpaintstudio.training.trainer import TrainSettings, training_files
 
     chosen = _settings_from(args)
     settings = TrainSettings(
@@ -162,31 +197,124 @@ def run(args: argparse.Namespace) -> int:
     for folder in args.data:  # checked before the run folder is made and the networks are built
         if not folder.exists():
             raise InputError(f"--data {folder}: no such folder")
-    if not training_files(settings):
+    files = training_files(settings)
+    if not files:
         raise InputError(f"no photos to train on in {', '.join(map(str, args.data))} (after --exclude)")
+    if processes > 1:
+        from inpaintstudio.training import distributed
+
+        try:
+            distributed.local_batch(settings.batch_size, distributed.World(size=processes))
+        except ValueError as exc:
+            raise InputError(str(exc)) from None
+        if len(files) < processes:
+            raise InputError(f"{len(files)} photo(s) cannot be shared among {processes} processes")
+        from inpaintstudio.engine.device import resolve_device
+
+        if resolve_device(args.device) == "cuda":
+            import torch
+
+            if torch.cuda.device_count() < processes:
+                raise InputError(f"--nproc {processes} needs a GPU each; this machine has {torch.cuda.device_count()}")
+    return settings
+
+
+def _train(args: argparse.Namespace, settings: TrainSettings) -> int:
+    """Train (one process, or one rank of several: only rank 0 shows progress and the summary)."""
+    from inpaintstudio.commands.common import advance, progress_bar
+    from inpaintstudio.training.recipes import recipe_class
+    from inpaintstudio.training.trainer import Trainer, TrainingStopped
+
     try:
         trainer = Trainer(settings, recipe_class(args.family))
     except ValueError as exc:
         raise InputError(str(exc)) from exc
     start = trainer.step
-    bar = progress_bar(settings.steps, "step", initial=start)
+    bar = progress_bar(settings.steps, "step", initial=start) if trainer.main else None
 
     def show(step: int, losses: dict[str, float]) -> None:
         advance(bar, step, " ".join(f"{k} {v:.4f}" for k, v in losses.items()))
 
-    from inpaintstudio.training.trainer import TrainingStopped
-
     try:
-        reached = trainer.train(show)
+        reached = trainer.train(show if bar is not None else None)
     except TrainingStopped:
         reached = trainer.step
     finally:
-        bar.close()
-    print(
-        f"{args.family}: steps {start} -> {reached} of {settings.steps}, {trainer.seconds / 3600:.2f} h trained in total",
-        file=sys.stderr,
-    )
+        if bar is not None:
+            bar.close()
+    if trainer.main:
+        processes = f" on {trainer.world.size} processes" if trainer.world.active else ""
+        print(
+            f"{args.family}: steps {start} -> {reached} of {settings.steps}{processes}, "
+            f"{trainer.seconds / 3600:.2f} h trained in total",
+            file=sys.stderr,
+        )
     return 0
+
+
+def _rank(args: argparse.Namespace, settings: TrainSettings | None) -> int:
+    """One rank of a data-parallel run: join the others, take rank 0's settings (under torchrun), train."""
+    from inpaintstudio.engine.device import resolve_device
+    from inpaintstudio.training import distributed
+
+    world = distributed.from_environment()
+    with distributed.joined(world, resolve_device(args.device)):
+        if settings is None:  # under torchrun every rank got the command line; rank 0's reading of it counts
+            answer = None
+            if world.main:
+                try:
+                    answer = {"settings": _prepare(args, world.size)}
+                except InpaintStudioError as exc:
+                    distributed.broadcast_from_main({"failed": str(exc)})
+                    raise
+            answer = distributed.broadcast_from_main(answer)
+            if "failed" in answer:
+                raise distributed.MainRankFailed(answer["failed"])
+            settings = answer["settings"]
+        return _train(args, settings)
+
+
+def _quiet_on_other_ranks(exc: BaseException, rank: int) -> bool:
+    """Errors that every rank meets alike (rank 0 reports them) or that rank 0 met first."""
+    from inpaintstudio.training.distributed import MainRankFailed
+
+    return rank > 0 and isinstance(exc, (MainRankFailed, TrainingDivergedError))
+
+
+def _torchrun_rank(args: argparse.Namespace) -> int:
+    """A rank started by torchrun: rank 0's errors go through the command line's own reporting."""
+    from inpaintstudio.training.distributed import MainRankFailed, from_environment
+
+    rank = from_environment().rank
+    try:
+        return _rank(args, None)
+    except (InpaintStudioError, MainRankFailed) as exc:
+        if rank == 0:
+            raise
+        if not _quiet_on_other_ranks(exc, rank):
+            print(f"inpaintstudio: error (rank {rank}): {exc}", file=sys.stderr)
+        return 1
+
+
+def _launched_rank(args: argparse.Namespace, settings: TrainSettings) -> int:
+    """A rank started by ``--nproc`` (in a process of its own): says its error in one line, as the command
+    line would; a Ctrl-C or SIGTERM is said by the launching process."""
+    from inpaintstudio.cli import stopped_by
+    from inpaintstudio.training.distributed import MainRankFailed, from_environment
+
+    rank = from_environment().rank
+    where = f" (rank {rank})" if rank else ""
+    try:
+        return _rank(args, settings)
+    except KeyboardInterrupt as exc:
+        return stopped_by(exc)[1]
+    except (InpaintStudioError, MainRankFailed) as exc:
+        if not _quiet_on_other_ranks(exc, rank):
+            print(f"inpaintstudio: error{where}: {exc}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # a bug: one line, as cli.main says it
+        print(f"inpaintstudio: internal error{where}: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 3
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -211,7 +339,7 @@ def _validate(args: argparse.Namespace) -> int:
     verdict = ship.compare(candidate, shipped)
     print(
         f"{args.family} state, {job}: PSNR {candidate['psnr']:.2f} dB, L1 {candidate['l1']:.4f}, detail "
-        f"{candidate['detail']:.2f} on {candidate['images']} validation photos; {verdict.reason}"
+        f"{candidate['detail']:.2f} on {candidate['images']} validation cases; {verdict.reason}"
     )
     shipped_now = False
     if args.ship and verdict.better:

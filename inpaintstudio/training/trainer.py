@@ -15,6 +15,8 @@ from __future__ import annotations
 import json
 import math
 import os
+import signal
+import threading
 import time
 import warnings
 from abc import ABC, abstractmethod
@@ -30,6 +32,7 @@ from torch import nn
 
 from inpaintstudio.atomic import atomic_write
 from inpaintstudio.errors import TrainingDivergedError
+from inpaintstudio.training import distributed
 from inpaintstudio.training import state as portable
 from inpaintstudio.training.dataset import read_split
 
@@ -128,8 +131,9 @@ def _fmt_losses(losses: dict[str, float]) -> str:
     return ", ".join(f"{k} {v:.4g}" for k, v in losses.items())
 
 
-def _hardware(device: torch.device) -> str:
-    return portable.hardware_label(device)
+def _hardware(device: torch.device, world: distributed.World = distributed.SINGLE) -> str:
+    label = portable.hardware_label(device)
+    return f"{world.size} processes, each {label}" if world.active else label
 
 
 def training_files(settings: TrainSettings) -> list[Path]:
@@ -155,23 +159,42 @@ def save_samples(rows: list[torch.Tensor], path: Path, limit: int = 4) -> None:
 
 
 class Trainer:
+    """Trains one run. In a process group of several ranks (training/distributed.py: ``train --nproc N``
+    or torchrun), each rank trains on its shard of the photos with batch / N crops per step, starts from
+    rank 0's state and averages its gradients with the others before every optimiser step; only rank 0
+    (``main``) writes anything."""
+
     def __init__(
-        self, settings: TrainSettings, recipe_factory: Callable[[TrainSettings, torch.device], Recipe]
+        self,
+        settings: TrainSettings,
+        recipe_factory: Callable[[TrainSettings, torch.device], Recipe],
+        world: distributed.World | None = None,
     ) -> None:
         self.settings = settings
+        self.world = world or distributed.current()
+        self.main = self.world.main
         self.run_dir = Path(settings.run)
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        if settings.threads:
-            torch.set_num_threads(settings.threads)
+        if self.main:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
         from inpaintstudio.engine.device import resolve_device
 
-        self.device = torch.device(resolve_device(settings.device))
+        self.device = distributed.device_for(self.world, torch.device(resolve_device(settings.device)))
+        if settings.threads:
+            torch.set_num_threads(settings.threads)
+        elif self.world.active and self.device.type == "cpu":  # the ranks on this machine share its cores
+            torch.set_num_threads(max(1, (os.cpu_count() or 1) // self.world.local_size))
+        self.local_batch = distributed.local_batch(settings.batch_size, self.world)
         torch.manual_seed(settings.seed)
         self.recipe = recipe_factory(settings, self.device)
         self.step = 0
         self.seconds = 0.0
         self.samples_seen = 0
-        self._resume()
+        self._stop_signal: int | None = None  # a rank's Ctrl-C or SIGTERM, acted on when the ranks agree
+        if self.world.active:
+            self._start_from_main()
+            distributed.average_before_each_step(self.recipe.optimizers().values(), self.world)
+        else:
+            self._resume()
         # this piece of training, for its line in the ledger
         self._segment = {
             "date": time.strftime("%Y-%m-%d %H:%M", time.gmtime()),
@@ -236,6 +259,36 @@ class Trainer:
         self.step, self.seconds = int(state["step"]), float(state["seconds"])
         self.samples_seen = int(state.get("samples_seen", 0))
 
+    def _start_from_main(self) -> None:
+        """Rank 0 resumes the run; every rank takes its networks, optimiser moments and counters, so all
+        start from identical weights, also on a machine that has no run folder."""
+        payload: dict[str, Any] | None = None
+        if self.main:
+            try:
+                self._resume()
+            except Exception as exc:
+                distributed.broadcast_from_main({"failed": f"{type(exc).__name__}: {exc}"})
+                raise
+            payload = distributed.to_cpu(
+                {
+                    "step": self.step,
+                    "seconds": self.seconds,
+                    "samples_seen": self.samples_seen,
+                    "modules": {n: m.state_dict() for n, m in self.recipe.modules().items()},
+                    "optimizers": {n: o.state_dict() for n, o in self.recipe.optimizers().items()},
+                }
+            )
+        payload = distributed.broadcast_from_main(payload)
+        if "failed" in payload:
+            raise distributed.MainRankFailed(f"rank 0 could not start: {payload['failed']}")
+        if self.main:
+            return
+        for name, module in self.recipe.modules().items():
+            module.load_state_dict(payload["modules"][name])
+        for name, opt in self.recipe.optimizers().items():
+            opt.load_state_dict(payload["optimizers"][name])
+        self.step, self.seconds, self.samples_seen = payload["step"], payload["seconds"], payload["samples_seen"]
+
     def _init_generator(self, path: Path) -> None:
         from inpaintstudio.engine.weights import load_tensors
 
@@ -262,7 +315,7 @@ class Trainer:
             "step": self.step,
             "seconds": round(self.seconds, 1),
             "samples_seen": self.samples_seen,
-            "hardware": _hardware(self.device),
+            "hardware": _hardware(self.device, self.world),
             "torch": torch.__version__,
         }
         with atomic_write(self.run_dir / "run.json", "w") as fh:
@@ -297,6 +350,8 @@ class Trainer:
     # -- the loop ----------------------------------------------------------------------------------
     def _batches(self, files: list[Path]) -> Iterator[dict[str, torch.Tensor]]:
         dataset = self.recipe.dataset(files)
+        if self.world.rank and hasattr(dataset, "seed"):  # other crops, masks and sketches than rank 0's
+            dataset.seed = self.settings.seed + 1_000_003 * self.world.rank
         workers = self.settings.workers
         if workers is None:
             workers = 0 if self.device.type == "cpu" else min(8, os.cpu_count() or 1)
@@ -305,20 +360,20 @@ class Trainer:
             # an epoch would be a handful of steps, so it is lengthened (items cycle through the photos
             # with fresh crops and masks), and the decoded photos are shared with the forked workers.
             if hasattr(dataset, "epoch_length") and dataset.epoch_length is None:
-                dataset.epoch_length = max(len(dataset), 200 * self.settings.batch_size)
+                dataset.epoch_length = max(len(dataset), 200 * self.local_batch)
             if hasattr(dataset, "preload"):
                 dataset.preload()
-        if len(dataset) < self.settings.batch_size and hasattr(dataset, "epoch_length"):
+        if len(dataset) < self.local_batch and hasattr(dataset, "epoch_length"):
             # fewer photos than a batch: without this, drop_last would leave every epoch empty
-            dataset.epoch_length = self.settings.batch_size
-        epoch = self.samples_seen // max(1, len(dataset))
+            dataset.epoch_length = self.local_batch
+        epoch = self.samples_seen // self.world.size // max(1, len(dataset))  # this rank's crops so far
         while True:
             if hasattr(dataset, "set_epoch"):
                 dataset.set_epoch(epoch)
             generator = torch.Generator().manual_seed(self.settings.seed * 100003 + epoch)
             loader = torch.utils.data.DataLoader(
                 dataset,
-                batch_size=self.settings.batch_size,
+                batch_size=self.local_batch,
                 shuffle=True,
                 drop_last=True,
                 num_workers=workers,
@@ -333,23 +388,32 @@ class Trainer:
         """Train until ``steps`` or the time budget; returns the step reached (checkpoint written)."""
         settings = self.settings
         files = training_files(settings)
+        if self.world.active:  # rank 0's list, so the shards are disjoint whatever each machine lists
+            files = distributed.shard(distributed.broadcast_from_main(files), self.world)
         if not files:
             raise ValueError("no training images left after the exclusions")
         for module in self.recipe.modules().values():
             module.train()
         deadline = time.monotonic() + settings.minutes * 60 if settings.minutes else math.inf
-        _stop_on_sigterm()
+        if self.world.active:
+            self._stop_on_signals()
+        else:
+            _stop_on_sigterm()
         log_path = self.run_dir / "log.csv"
         batches = self._batches(files)
         started = time.monotonic()
         last_save = self.step
         diverged = False
+        stop = False  # ranks: all agreed to stop (time budget, a signal to any of them)
         try:
-            while self.step < settings.steps and time.monotonic() < deadline:
+            while self.step < settings.steps and not stop and (self.world.active or time.monotonic() < deadline):
                 batch = next(batches)
                 losses = self.recipe.step(batch, self.step)
                 self.step += 1
                 self.samples_seen += settings.batch_size
+                if self.world.active:
+                    wants_stop = self._stop_signal is not None or time.monotonic() >= deadline
+                    losses, stop = distributed.agree(losses, wants_stop, self.world)
                 if not all(math.isfinite(v) for v in losses.values()):
                     # The optimiser has already stepped on the non-finite gradients, so the weights in
                     # memory are poisoned: saving them would overwrite the last good checkpoint.
@@ -359,22 +423,38 @@ class Trainer:
                         f"checkpoint of step {last_save} in {self.run_dir} is kept: run again to resume "
                         "from it, with a lower --lr if it happens again"
                     )
-                if self.step % settings.log_every == 0:
+                if self.main and self.step % settings.log_every == 0:
                     self._log(log_path, losses, started)
                 if progress is not None:
                     progress(self.step, losses)
-                if self.step % settings.sample_every == 0:
+                if self.main and self.step % settings.sample_every == 0:
                     self.write_samples(batch)
                 if self.step - last_save >= settings.checkpoint_every:
                     self._account(started)
                     started = time.monotonic()
-                    self.save_checkpoint(final=False)
+                    if self.main:
+                        self.save_checkpoint(final=False)
                     last_save = self.step
         finally:
             if not diverged:
                 self._account(started)
-                self.save_checkpoint()
+                if self.main:
+                    self.save_checkpoint()
+        if self._stop_signal is not None:  # as a single process stops (after its checkpoint)
+            raise KeyboardInterrupt if self._stop_signal == signal.SIGINT else TrainingStopped("signal")
         return self.step
+
+    def _stop_on_signals(self) -> None:
+        """Ctrl-C and SIGTERM ask the ranks to stop after the step they are in, all at the same step
+        (a rank that left in the middle of a step would leave the others waiting for its gradients)."""
+        if threading.current_thread() is not threading.main_thread():
+            return
+
+        def handler(signum: int, frame: object) -> None:
+            self._stop_signal = signum
+
+        signal.signal(signal.SIGTERM, handler)
+        signal.signal(signal.SIGINT, handler)
 
     def _account(self, started: float) -> None:
         self.seconds += time.monotonic() - started
