@@ -38,6 +38,8 @@ class Inpainter(ABC):
     pad_multiple: ClassVar[int] = 1
     # Smallest side the method accepts (after padding); smaller crops are scaled up.
     min_size: ClassVar[int] = 1
+    # Context kept around a hole, as a multiple of the hole's size (engine/processing.plan_regions).
+    context: ClassVar[float] = 0.5
     supports_sketch: ClassVar[bool] = False
     supports_outpaint: ClassVar[bool] = False
     # Can be told not to copy from some known pixels (the sampling exclusion): its ``inpaint`` then takes

@@ -39,6 +39,10 @@ def _check_fit(expected: dict[str, Any], tensors: dict[str, Any], name: str) -> 
 
 class LearnedInpainter(Inpainter):
     learned: ClassVar[bool] = True
+    # A network sees the crop at its working size whatever the margin, and its attention copies from
+    # the context: a hole's own size on every side scored 0.12 dB above half of it on the validation
+    # photos (deepfillv2 18.28 -> 18.40 dB, detail 0.63 -> 0.65), more than that no better.
+    context: ClassVar[float] = 1.0
     half_precision_safe: ClassVar[bool] = True  # run in float16 on CUDA
     working_size_override: ClassVar[int | None] = None  # set per family by ``eval --working-size``
     importable: ClassVar[bool] = False  # public checkpoints can be imported (engine/checkpoint_import.py)

@@ -185,6 +185,7 @@ def _fill_once(request: FillRequest, cls: type[Inpainter], ctx: JobContext, cach
         native_size=working_size,
         strategy=request.strategy,
         margin=request.margin,
+        context=cls.context,
         min_side=cls.min_size,
         exclude=exclude if cls.supports_exclude else None,
     )

@@ -50,9 +50,9 @@ def pad_map(layer: np.ndarray, canvas: Rect) -> np.ndarray:
     return np.pad(layer, ((top, bottom), (left, right)))
 
 
-def auto_margin(hole_box: Rect) -> int:
-    """Context to keep around a hole: proportional to its size, at least 32 px."""
-    return max(32, int(0.5 * max(hole_box.w, hole_box.h)))
+def auto_margin(hole_box: Rect, factor: float = 0.5) -> int:
+    """Context to keep around a hole: ``factor`` times its size, at least 32 px."""
+    return max(32, int(factor * max(hole_box.w, hole_box.h)))
 
 
 def _merge_overlapping(rects: list[Rect]) -> list[Rect]:
@@ -110,11 +110,13 @@ def plan_regions(
     margin: int | None = None,
     min_side: int = 1,
     exclude: np.ndarray | None = None,
+    context: float = 0.5,
 ) -> list[Rect]:
     """The rectangles to fill, pairwise disjoint, together containing every hole pixel.
 
     Only the bounding box of the holes is examined (and, with a sampling exclusion ``exclude``, the
-    crops around them), so the cost follows the holes, not the photo.
+    crops around them), so the cost follows the holes, not the photo. ``context`` is the margin kept
+    around each hole as a multiple of its size (when ``margin`` does not fix it in pixels).
     """
     height, width = hole.shape
     bounds = Rect(0, 0, width, height)
@@ -132,7 +134,9 @@ def plan_regions(
         components = [Rect(int(s[0]) + box.x, int(s[1]) + box.y, int(s[2]), int(s[3])) for s in stats[1:]]
     rects = [
         _grow_to_min_side(
-            _context(c, margin if margin is not None else auto_margin(c), hole, exclude, bounds), min_side, bounds
+            _context(c, margin if margin is not None else auto_margin(c, context), hole, exclude, bounds),
+            min_side,
+            bounds,
         )
         for c in components
     ]

@@ -1,6 +1,6 @@
 """Scoring models on the validation set and recording the scores that ``auto`` chooses by.
 
-Holes: the validation photos with their painted masks (evaluation/validation.py). Borders: the same
+Holes: the validation photos with three painted masks each (evaluation/validation.py). Borders: the same
 photos with the outer sixth of the width on each side cropped away and restored. Scores are means over
 photos of the hole PSNR, L1 and detail ratio, through the same pipeline a user's fill takes.
 """
@@ -24,7 +24,7 @@ Scores = dict[str, dict[str, float]]  # model -> {psnr, l1, detail, images}
 
 
 def cases_for(job: str, photos: Path) -> list[benchmark.Case]:
-    return validation.hole_cases(photos) if job == "holes" else validation.border_cases(photos)
+    return validation.scoring_cases(photos) if job == "holes" else validation.border_cases(photos)
 
 
 def score(job: str, photos: Path, models: list[str], *, device: str = "cpu", on_row=None) -> Scores:
@@ -84,9 +84,9 @@ def card_scores(scores: dict[str, dict[str, float]]) -> str:
         CARD_SECTION,
         "",
         "Measured with `inpaintstudio validate --photos PHOTOS --record` on the photos of models/validation.txt",
-        "(holes: painted masks of 10-50 %; borders: the outer sixth of each side restored), means over photos:",
+        "(holes: three painted masks of 10-50 % per photo; borders: the outer sixth of each side restored), means over cases:",
         "",
-        "| job | PSNR (dB) | L1 | detail ratio | photos |",
+        "| job | PSNR (dB) | L1 | detail ratio | cases |",
         "|---|---|---|---|---|",
     ]
     for job, values in scores.items():
@@ -107,7 +107,7 @@ def write_card_scores(card: Path, scores: dict[str, dict[str, float]]) -> None:
 
 
 def markdown(job: str, scores: Scores) -> str:
-    lines = [f"| {job}: model | PSNR (dB) | L1 | detail | photos |", "|---|---|---|---|---|"]
+    lines = [f"| {job}: model | PSNR (dB) | L1 | detail | cases |", "|---|---|---|---|---|"]
     for model, v in sorted(scores.items(), key=lambda item: -item[1]["psnr"]):
         lines.append(f"| {model} | {v['psnr']:.2f} | {v['l1']:.4f} | {v['detail']:.2f} | {v['images']} |")
     return "\n".join(lines)

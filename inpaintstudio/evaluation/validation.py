@@ -19,6 +19,9 @@ from inpaintstudio.evaluation.benchmark import Case
 from inpaintstudio.geometry import Rect
 
 MASK_SEED = 2026
+# Scores decide what ships and what auto picks: three masks per photo (24 cases on the 8 photos) halve
+# the noise of one mask each, which had let a 0.2 dB "gain" through that the held-out photos did not see.
+SCORING_SEEDS = (2026, 11, 12)
 LOW, HIGH = 0.10, 0.50
 
 
@@ -34,6 +37,14 @@ def painted_hole(height: int, width: int, index: int, seed: int = MASK_SEED) -> 
 
     rng = np.random.default_rng([seed, index])
     return painted_mask_with_coverage(height, width, rng, LOW, HIGH)
+
+
+def scoring_cases(photos: Path, names: list[str] | None = None) -> list[Case]:
+    """The cases scores are recorded on: every photo with each of :data:`SCORING_SEEDS`' masks."""
+    cases = []
+    for seed in SCORING_SEEDS:
+        cases += [Case(f"{c.name}#{seed}", c.image, c.hole, c.known) for c in hole_cases(photos, names, seed)]
+    return cases
 
 
 def hole_cases(photos: Path, names: list[str] | None = None, seed: int = MASK_SEED) -> list[Case]:

