@@ -22,6 +22,7 @@ QUESTIONS = {
     "q4": "benchmarks.responsiveness",
     "q5": "benchmarks.startup",
     "q6": "benchmarks.history",
+    "q7": "benchmarks.cluster",
 }
 
 
