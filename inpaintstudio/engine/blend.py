@@ -50,18 +50,24 @@ def membrane(values: np.ndarray, known: np.ndarray) -> np.ndarray:
     return estimate.reshape(h, w, -1)
 
 
-def seamless(crop: np.ndarray, hole: np.ndarray, fill: np.ndarray, ring: int = RING) -> np.ndarray:
+def seamless(
+    crop: np.ndarray, hole: np.ndarray, fill: np.ndarray, ring: int = RING, exclude: np.ndarray | None = None
+) -> np.ndarray:
     """``fill`` corrected to meet ``crop`` at the hole's edge (H x W x 3 uint8; unchanged outside the hole).
 
     ``fill`` is the model's whole output (scaled back to the crop), known pixels included: a network's
     colour error is regional, so its output around the hole shows the same offset as inside. (Measuring
     the step against the fill's values just inside the hole instead scored 0.15 dB lower on the
-    validation photos.)
+    validation photos.) Pixels of a sampling exclusion do not set the correction, unless nothing else
+    borders the hole.
     """
     if not hole.any() or hole.all():
         return fill
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * ring + 1, 2 * ring + 1))
     around = cv2.dilate(hole.astype(np.uint8), kernel).astype(bool) & ~hole
+    if exclude is not None and (around & ~exclude).any():
+        # the user said not to copy from there: its colour must not bleed into the fill either
+        around &= ~exclude
     if not around.any():
         return fill
     difference = crop.astype(np.float32) - fill.astype(np.float32)

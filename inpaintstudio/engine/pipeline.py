@@ -244,7 +244,7 @@ def _fill_once(request: FillRequest, cls: type[Inpainter], ctx: JobContext, cach
         pixels = np.array(canvas[rows, cols], copy=True)
         restored = processing.restore(filled, prepared)
         if request.blend and cls.learned:
-            restored = blend.seamless(canvas[rows, cols], region_hole, restored)
+            restored = blend.seamless(canvas[rows, cols], region_hole, restored, exclude=region_exclude)
         if attention is not None:
             restored = detail.transfer_detail(
                 canvas[rows, cols],

@@ -110,3 +110,18 @@ def test_learned_fill_with_detail_and_blend_keeps_unmasked_pixels_exact(model: s
     for result in (plain, full):
         assert np.array_equal(result.image[~hole], image[~hole])
     assert not np.array_equal(plain.image[hole], full.image[hole])
+
+
+def test_excluded_pixels_do_not_colour_the_seamless_join() -> None:
+    crop = np.zeros((80, 120, 3), np.uint8)
+    crop[:, :60] = (220, 30, 30)  # red, excluded
+    crop[:, 60:] = (40, 160, 60)  # green
+    hole = np.zeros((80, 120), bool)
+    hole[20:60, 40:80] = True
+    fill = np.broadcast_to(np.array([40, 160, 60], np.uint8), crop.shape).copy()  # the network painted green
+    exclude = np.zeros_like(hole)
+    exclude[:, :60] = True
+    red_without = blend.seamless(crop, hole, fill)[hole][:, 0].mean()
+    red_with = blend.seamless(crop, hole, fill, exclude=exclude)[hole][:, 0].mean()
+    assert red_without > 60
+    assert red_with == pytest.approx(40, abs=2)
