@@ -61,7 +61,9 @@ class Pool:
     terminated: bool = False  # SIGTERM arrived (Ray turns the exception it raises into a KeyboardInterrupt)
 
     def describe(self) -> str:
-        where = "a Ray instance on this machine" if self.address == LOCAL else f"the Ray cluster at {self.address}"
+        where = {LOCAL: "a Ray instance on this machine", "auto": "the Ray cluster this machine is part of"}.get(
+            self.address, f"the Ray cluster at {self.address}"
+        )
         gpus = f", {self.gpus_per_worker:g} GPU each" if self.gpus_per_worker else ""
         return f"ray: {len(self.actors)} worker(s) on {where}{gpus}"
 
