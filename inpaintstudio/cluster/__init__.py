@@ -52,7 +52,7 @@ def add_ray_options(parser: argparse.ArgumentParser) -> None:
         default=None,
         metavar="ADDRESS",
         help="run as a Ray job: without ADDRESS on a Ray instance started on this machine, with 'auto' or "
-        "an address (HOST:6379, ray://HOST:10001) on that cluster",
+        "an address (HOST:6379) on that cluster",
     )
     group.add_argument(
         "--ray-workers",
