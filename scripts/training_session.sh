@@ -2,7 +2,8 @@
 # Training alongside a working session (README, "Training"). From the repository root:
 #   scripts/training_session.sh start [FAMILY]   at the start: builds the extra photos if missing, then resumes
 #                                                the committed run in the background (nice 10, one thread)
-#   scripts/training_session.sh commit [FAMILY]  at least every hour: commits training-state/FAMILY
+#   scripts/training_session.sh commit [FAMILY]  at least every hour: scores the newest state, ships it if
+#                                                better (a better state is not lost to later steps), commits
 #   scripts/training_session.sh stop [FAMILY]    before stopping: SIGTERM, waits for the checkpoint, scores
 #                                                the state on the validation photos, ships it if better, commits
 # PHOTOS (default ../shared/data/photos) and EXTRA (default scratch/extra-photos) name the photo folders;
@@ -40,6 +41,8 @@ start)
     echo "training $family in the background (pid $!), log runs/$family.log"
     ;;
 commit)
+    "$BIN" train "$family" --resume --validate --ship --data "$PHOTOS" --device cpu || echo "validation failed; committing the state anyway"
+    git add models/ 2>/dev/null || true
     commit_state
     ;;
 stop)
