@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +14,7 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 FIXTURES = Path(__file__).parent / "fixtures"
+SHIPPED_MODELS = Path(__file__).resolve().parents[1] / "models"
 
 
 @pytest.fixture(autouse=True)
@@ -19,6 +22,24 @@ def _isolated_user_data(tmp_path_factory: pytest.TempPathFactory, monkeypatch: p
     """Imported models, settings and recovery files go to a fresh folder, never the developer's own."""
     home = tmp_path_factory.mktemp("inpaintstudio-home")
     monkeypatch.setenv("INPAINTSTUDIO_HOME", str(home))
+
+
+@pytest.fixture
+def shipped_models(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Path]:
+    """``shipped_models(*names, validation=...)``: a models folder the app takes for its shipped one,
+    holding copies of the named files of ``models/`` (and a validation list, if given)."""
+
+    def make(*names: str, validation: list[str] | None = None) -> Path:
+        folder = tmp_path / "models"
+        folder.mkdir(exist_ok=True)
+        for name in names:
+            shutil.copy(SHIPPED_MODELS / name, folder / name)
+        if validation is not None:
+            (folder / "validation.txt").write_text("".join(f"{n}\n" for n in validation))
+        monkeypatch.setenv("INPAINTSTUDIO_MODELS_DIR", str(folder))
+        return folder
+
+    return make
 
 
 @pytest.fixture

@@ -3,27 +3,17 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 
 from inpaintstudio.cli import main
 from inpaintstudio.engine import selection, weights
-from inpaintstudio.paths import PACKAGE_DIR
-
-SHIPPED = PACKAGE_DIR.parent / "models"
 
 
 @pytest.fixture
-def models(tmp_path, monkeypatch):
-    """A copy of the shipped models folder whose recorded scores each test sets."""
-    folder = tmp_path / "models"
-    folder.mkdir()
-    for name in ("manifest.json", "deepfillv2.safetensors", "csa.safetensors"):
-        shutil.copy(SHIPPED / name, folder / name)
-    monkeypatch.setenv("INPAINTSTUDIO_MODELS_DIR", str(folder))
-    return folder
+def models(shipped_models):
+    return shipped_models("manifest.json", "deepfillv2.safetensors", "csa.safetensors")
 
 
 def set_scores(folder: Path, learned: dict[str, dict], classical: dict[str, dict]) -> None:

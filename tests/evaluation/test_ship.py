@@ -18,12 +18,8 @@ FIXTURES = PACKAGE_DIR.parent / "tests" / "fixtures"
 
 
 @pytest.fixture
-def models(tmp_path, monkeypatch):
-    folder = tmp_path / "models"
-    folder.mkdir()
-    (folder / "validation.txt").write_text("giraffe.jpg\n")
-    monkeypatch.setenv("INPAINTSTUDIO_MODELS_DIR", str(folder))
-    return folder
+def models(shipped_models):
+    return shipped_models(validation=["giraffe.jpg"])
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 
 import pytest
 
@@ -12,18 +11,13 @@ from inpaintstudio.engine import selection, weights
 from inpaintstudio.paths import PACKAGE_DIR
 
 FIXTURES = PACKAGE_DIR.parent / "tests" / "fixtures"
-SHIPPED = PACKAGE_DIR.parent / "models"
 
 
 @pytest.fixture
-def models(tmp_path, monkeypatch):
-    folder = tmp_path / "models"
-    folder.mkdir()
-    for name in ("manifest.json", "deepfillv2.safetensors", "deepfillv2.md"):
-        shutil.copy(SHIPPED / name, folder / name)
-    (folder / "validation.txt").write_text("# two small photos\ngiraffe.jpg\nchickens.jpg\n")
-    monkeypatch.setenv("INPAINTSTUDIO_MODELS_DIR", str(folder))
-    return folder
+def models(shipped_models):
+    return shipped_models(
+        "manifest.json", "deepfillv2.safetensors", "deepfillv2.md", validation=["giraffe.jpg", "chickens.jpg"]
+    )
 
 
 def test_validate_records_scores_where_auto_reads_them(models, capsys):
