@@ -50,6 +50,11 @@ class ModelCache:
                 self._key, self._instance = key, instance
             return self._instance
 
+    def holds(self, name: str) -> bool:
+        """Whether ``name`` is loaded (on some device): its next fill there starts without loading."""
+        with self._lock:
+            return self._key is not None and self._key[0] == name and self._instance is not None
+
     def release(self) -> None:
         with self._lock:
             self.release_locked()

@@ -77,8 +77,11 @@ class FillController(QObject):
             return None
         self.job = self.bridge.submit(request, key=FILL_KEY)
         self._doc, self._label, self._model = doc, info.label, info.name
-        # A learned model's first fill spends seconds loading the network (and torch) before any progress.
-        first_step = "loading the model" if info.learned else "starting"
+        # A learned model's first fill spends seconds loading the network (and torch) before any progress;
+        # once it is loaded, saying so would only flash for a few milliseconds.
+        # (resolving "auto" to a device would import torch on the GUI thread, so the device is not compared)
+        loading = info.learned and not self.bridge.cache.holds(info.name)
+        first_step = "loading the model" if loading else "starting"
         window.status.set_busy(True, f"Filling with {info.label}: {first_step}...")
         self.busy_changed.emit(True)
         return self.job

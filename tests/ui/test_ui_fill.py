@@ -198,6 +198,11 @@ def test_the_first_learned_fill_says_it_loads_the_model(window, small_doc, qtbot
         qtbot.waitUntil(lambda: not window.fills.busy, timeout=10000)
         assert small_doc.history.labels() == ["Fill (test-loading)"]
         assert bar.maximum() == 1000, "the busy state ends with the fill"
+        # the model is loaded now: the next fill does not claim to load it
+        paint_hole(small_doc)
+        window.fills.fill(LoadingInpainter.name)
+        assert "loading the model" not in task.text() and "starting" in task.text()
+        qtbot.waitUntil(lambda: not window.fills.busy, timeout=10000)
     finally:
         registry.unregister(LoadingInpainter.name)
 
