@@ -55,7 +55,7 @@ def list_models(as_json: bool) -> int:
         return 0
     yes = {True: "yes", False: "-"}
     header = (
-        f"{'MODEL':<22} {'KIND':<10} {'SKETCH':<7} {'OUTPAINT':<9} {'SIZE':<6} {'WEIGHTS':<17} "
+        f"{'MODEL':<22} {'KIND':<10} {'SKETCH':<7} {'OUTPAINT':<9} {'EXCLUDE':<8} {'SIZE':<6} {'WEIGHTS':<17} "
         f"{'DISK':<9} {'LICENCE':<24} ORIGIN"
     )
     print(header)
@@ -63,6 +63,7 @@ def list_models(as_json: bool) -> int:
         size = row["native_size"] or "any"
         print(
             f"{row['name']:<22} {row['kind']:<10} {yes[row['sketch']]:<7} {yes[row['outpaint']]:<9} "
+            f"{yes[row['exclude']]:<8} "
             f"{size!s:<6} {row['weights']:<17} {_megabytes(row['weights_size']):<9} "
             f"{_clip(row['licence'], 24):<24} {_clip(row['origin'], 40)}".rstrip()
         )

@@ -26,6 +26,7 @@ def model_info(cls: type) -> dict[str, object]:
         "kind": "learned" if cls.learned else "classical",
         "sketch": caps["sketch"],
         "outpaint": caps["outpaint"],
+        "exclude": bool(getattr(cls, "supports_exclude", False)),
         "native_size": cls.working_size(),
         "ready": status.ready,
         "weights": status.state,

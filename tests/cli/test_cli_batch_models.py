@@ -36,11 +36,13 @@ def test_batch_processes_good_files_and_reports_bad_ones(capsys, tmp_path, photo
 def test_models_lists_capabilities_and_weights(capsys):
     assert main(["models"]) == 0
     table = capsys.readouterr().out
-    assert "telea" in table and "patchmatch" in table and "WEIGHTS" in table
+    assert "telea" in table and "patchmatch" in table and "WEIGHTS" in table and "EXCLUDE" in table
     assert main(["models", "list", "--json"]) == 0
     rows = {row["name"]: row for row in json.loads(capsys.readouterr().out)}
     assert rows["patchmatch"]["outpaint"] is True
     assert rows["telea"]["ready"] is True
+    # which models honour a sampling exclusion
+    assert rows["patchmatch"]["exclude"] is True and rows["telea"]["exclude"] is False
 
 
 def test_help_without_a_gui(capsys, monkeypatch):
