@@ -26,7 +26,8 @@ DETAIL_TOLERANCE = 0.01  # measurement noise of the detail ratio on 8 photos
 
 
 def job_of(family: str) -> str:
-    return "borders" if registry.get(family).supports_outpaint and family == "srn" else "holes"
+    """What a trained family is scored on: extending borders for the one that extends (srn), else holes."""
+    return "borders" if registry.get(family).supports_outpaint else "holes"
 
 
 @contextlib.contextmanager
@@ -42,7 +43,8 @@ def _models_folder(folder: Path) -> Iterator[None]:
             os.environ["INPAINTSTUDIO_MODELS_DIR"] = old
 
 
-def working_size_for(family: str, kept: portable.PortableState) -> int | None:
+def working_size_for(family: str) -> int | None:
+    """The shipped weights' working size: a candidate is scored and shipped at the size users get."""
     shipped = weights.find_spec(family)
     if shipped is not None and shipped.config.get("working_size"):
         return int(shipped.config["working_size"])
@@ -58,7 +60,7 @@ def score_state(family: str, state_dir: Path, photos: Path, *, device: str = "cp
         raise FileNotFoundError(f"{state_dir} holds no training state")
     job = job_of(family)
     config = dict(kept.info["network"])
-    size = working_size_for(family, kept)
+    size = working_size_for(family)
     if size:
         config["working_size"] = size
     shipped_dir = paths.shipped_models_dir()
@@ -146,7 +148,7 @@ def ship(family: str, state_dir: Path, scores: dict[str, Any], notes: str = "") 
         kept.modules["generator"],
         paths.shipped_models_dir(),
         family,
-        working_size=working_size_for(family, kept),
+        working_size=working_size_for(family),
         notes=text,
         scores=scores,
     )

@@ -13,8 +13,6 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
-
 from inpaintstudio import paths
 from inpaintstudio.atomic import atomic_write
 from inpaintstudio.engine import registry, selection, weights
@@ -111,7 +109,3 @@ def markdown(job: str, scores: Scores) -> str:
     for model, v in sorted(scores.items(), key=lambda item: -item[1]["psnr"]):
         lines.append(f"| {model} | {v['psnr']:.2f} | {v['l1']:.4f} | {v['detail']:.2f} | {v['images']} |")
     return "\n".join(lines)
-
-
-def mean(values: list[float]) -> float:
-    return float(np.mean(values)) if values else float("nan")

@@ -39,6 +39,17 @@ def painted_hole(height: int, width: int, index: int, seed: int = MASK_SEED) -> 
     return painted_mask_with_coverage(height, width, rng, LOW, HIGH)
 
 
+def _photo(photos: Path, name: str) -> np.ndarray:
+    """A validation photo as 8-bit RGB (grey photos repeated into three channels, alpha dropped)."""
+    path = photos / name
+    if not path.is_file():
+        raise FileNotFoundError(f"validation photo {name} is not in {photos}")
+    image = imageio.to_uint8(imageio.load_image(path).pixels)
+    if image.ndim == 2:
+        image = np.repeat(image[..., None], 3, axis=2)
+    return np.ascontiguousarray(image[..., :3])
+
+
 def scoring_cases(photos: Path, names: list[str] | None = None) -> list[Case]:
     """The cases scores are recorded on: every photo with each of :data:`SCORING_SEEDS`' masks."""
     cases = []
@@ -52,13 +63,7 @@ def hole_cases(photos: Path, names: list[str] | None = None, seed: int = MASK_SE
     names = validation_names() if names is None else names
     cases = []
     for index, name in enumerate(names):
-        path = photos / name
-        if not path.is_file():
-            raise FileNotFoundError(f"validation photo {name} is not in {photos}")
-        image = imageio.to_uint8(imageio.load_image(path).pixels)
-        if image.ndim == 2:
-            image = np.repeat(image[..., None], 3, axis=2)
-        image = np.ascontiguousarray(image[..., :3])
+        image = _photo(photos, name)
         h, w = image.shape[:2]
         cases.append(Case(Path(name).stem, image, painted_hole(h, w, index, seed), Rect(0, 0, w, h)))
     return cases
@@ -69,8 +74,7 @@ def border_cases(photos: Path, names: list[str] | None = None) -> list[Case]:
     names = validation_names() if names is None else names
     cases = []
     for name in names:
-        image = imageio.to_uint8(imageio.load_image(photos / name).pixels)
-        image = np.ascontiguousarray(image[..., :3])
+        image = _photo(photos, name)
         h, w = image.shape[:2]
         band = w // 6
         known = Rect(band, 0, w - 2 * band, h)

@@ -182,12 +182,16 @@ LEDGER_COLUMNS = (
 )
 
 
+def _write_ledger(folder: Path, rows: list[dict[str, Any]]) -> None:
+    """Write the whole ledger atomically; a tab inside a value would shift its columns, so it becomes a space."""
+    lines = ["\t".join(LEDGER_COLUMNS)]
+    lines += ["\t".join(str(row.get(c, "")).replace("\t", " ") for c in LEDGER_COLUMNS) for row in rows]
+    atomic_write_bytes(folder / LEDGER_FILE, ("\n".join(lines) + "\n").encode("utf-8"))
+
+
 def append_ledger(folder: Path, row: dict[str, Any]) -> None:
     """Add one line to the run's ledger (a TSV kept beside the state, one line per piece of training)."""
-    path = folder / LEDGER_FILE
-    lines = path.read_text(encoding="utf-8").splitlines() if path.is_file() else ["\t".join(LEDGER_COLUMNS)]
-    lines.append("\t".join(str(row.get(c, "")).replace("\t", " ") for c in LEDGER_COLUMNS))
-    atomic_write_bytes(path, ("\n".join(lines) + "\n").encode("utf-8"))
+    _write_ledger(folder, [*read_ledger(folder), row])
 
 
 def read_ledger(folder: Path) -> list[dict[str, str]]:
@@ -205,5 +209,4 @@ def update_last_ledger_row(folder: Path, values: dict[str, Any]) -> None:
     if not rows:
         raise ValueError(f"{folder / LEDGER_FILE} has no rows to update")
     rows[-1].update({k: str(v) for k, v in values.items()})
-    lines = ["\t".join(LEDGER_COLUMNS)] + ["\t".join(r.get(c, "") for c in LEDGER_COLUMNS) for r in rows]
-    atomic_write_bytes(folder / LEDGER_FILE, ("\n".join(lines) + "\n").encode("utf-8"))
+    _write_ledger(folder, rows)
