@@ -120,8 +120,13 @@ def transfer_detail(
     # the working image (symmetric), so cell (i, j) covers rows i*c .. i*c+c exactly.
     known_only = np.where(hole[..., None], fill, crop).astype(np.float32)
     inner = (round(sw * up), round(sh * up))
-    x = cv2.resize(known_only, inner, interpolation=cv2.INTER_AREA if up < 1 / scale else cv2.INTER_LINEAR)
-    x = np.pad(x, ((0, rows * c - inner[1]), (0, cols * c - inner[0]), (0, 0)), mode="symmetric")
+
+    def on_grid(a: np.ndarray) -> np.ndarray:
+        """A map at ``inner`` size mirrored out to the whole grid, as the working image was padded."""
+        pad = ((0, rows * c - inner[1]), (0, cols * c - inner[0])) + ((0, 0),) * (a.ndim - 2)
+        return np.pad(a, pad, mode="symmetric")
+
+    x = on_grid(cv2.resize(known_only, inner, interpolation=cv2.INTER_AREA if up < 1 / scale else cv2.INTER_LINEAR))
     # band 1: what the working size cannot hold; band 2 also the octave below, which the network's own fill
     # holds only as a blur: the fill's copy of that octave is replaced by the aggregated one.
     small = (max(1, pw // band), max(1, ph // band))
@@ -129,8 +134,7 @@ def transfer_detail(
         cv2.resize(x, small, interpolation=cv2.INTER_AREA), (cols * c, rows * c), interpolation=cv2.INTER_CUBIC
     )
     residual = x - low
-    hole_u = cv2.resize(hole.astype(np.uint8), inner, interpolation=cv2.INTER_NEAREST)
-    hole_u = np.pad(hole_u, ((0, rows * c - inner[1]), (0, cols * c - inner[0])), mode="symmetric").astype(bool)
+    hole_u = on_grid(cv2.resize(hole.astype(np.uint8), inner, interpolation=cv2.INTER_NEAREST)).astype(bool)
 
     # 2c x 2c patches centred on each cell (zero residual beyond the edge), as the attention pastes them.
     half = c // 2
@@ -141,8 +145,7 @@ def transfer_detail(
     unusable = touched
     if exclude is not None and exclude.any():
         # Area scaling then "> 0": a grid pixel that any excluded pixel reaches counts as excluded.
-        excl_u = cv2.resize(exclude.astype(np.float32), inner, interpolation=cv2.INTER_AREA) > 0
-        excl_u = np.pad(excl_u, ((0, rows * c - inner[1]), (0, cols * c - inner[0])), mode="symmetric")
+        excl_u = on_grid(cv2.resize(exclude.astype(np.float32), inner, interpolation=cv2.INTER_AREA) > 0)
         unusable = touched | _patches_touching(excl_u, c, outside=False)
 
     # Only cells whose patch reaches into the hole receive residual; only clean cells give it.
@@ -154,15 +157,18 @@ def transfer_detail(
     if not weight.any():
         return fill
     out = np.zeros((rows * c + 2 * half, cols * c + 2 * half, 3), np.float32)
-    coverage = np.zeros(out.shape[:2], np.float32)
     for slot in range(index.shape[1]):
         gathered = patches[index[:, slot]] * weight[:, slot, None, None, None]
         for n, cell_id in enumerate(targets):
             i, j = divmod(int(cell_id), cols)
             out[i * c : i * c + 2 * c, j * c : j * c + 2 * c] += gathered[n].transpose(1, 2, 0)
-    for i in range(rows):  # every patch position counts, pasted or not (DeepFill's fold divides by 4)
-        for j in range(cols):
-            coverage[i * c : i * c + 2 * c, j * c : j * c + 2 * c] += 1.0
+    # every patch position counts, pasted or not (DeepFill's fold divides by 4): per axis, how many
+    # 2c-wide patches at stride c cover each pixel, and the product of the two
+    along = [np.zeros(n * c + 2 * half, np.float32) for n in (rows, cols)]
+    for counts, n in zip(along, (rows, cols), strict=True):
+        for k in range(n):
+            counts[k * c : k * c + 2 * c] += 1.0
+    coverage = np.outer(*along)
     detail = (out / np.maximum(coverage, 1.0)[..., None])[half : half + inner[1], half : half + inner[0]]
     detail = cv2.resize(detail, (w, h), interpolation=cv2.INTER_LINEAR)
     base = fill.astype(np.float32)
