@@ -189,9 +189,17 @@ def _write_ledger(folder: Path, rows: list[dict[str, Any]]) -> None:
     atomic_write_bytes(folder / LEDGER_FILE, ("\n".join(lines) + "\n").encode("utf-8"))
 
 
-def append_ledger(folder: Path, row: dict[str, Any]) -> None:
-    """Add one line to the run's ledger (a TSV kept beside the state, one line per piece of training)."""
-    _write_ledger(folder, [*read_ledger(folder), row])
+def record_piece(folder: Path, row: dict[str, Any]) -> None:
+    """This piece of training's line, as of now: replaces the last line when that is the same piece (same
+    start date and step; the trainer rewrites it at every checkpoint, keeping scores noted there), else
+    adds a line."""
+    rows = read_ledger(folder)
+    same = rows and rows[-1].get("date") == str(row["date"]) and rows[-1].get("step_from") == str(row["step_from"])
+    if same:
+        rows[-1].update({k: str(v) for k, v in row.items()})
+    else:
+        rows.append(row)
+    _write_ledger(folder, rows)
 
 
 def read_ledger(folder: Path) -> list[dict[str, str]]:

@@ -329,7 +329,6 @@ class Trainer:
         folder = Path(self.settings.state_dir)
         portable.write(folder, state, info, with_optimizer=final)
         segment = self._segment
-        rows = portable.read_ledger(folder)
         row = {
             "date": segment["date"],
             "hardware": info["hardware"],
@@ -342,10 +341,7 @@ class Trainer:
             "hours": round((self.seconds - segment["seconds_from"]) / 3600, 3),
             "total_hours": round(self.seconds / 3600, 3),
         }
-        if rows and rows[-1].get("date") == segment["date"] and rows[-1].get("step_from") == str(segment["step_from"]):
-            portable.update_last_ledger_row(folder, row)
-        else:
-            portable.append_ledger(folder, row)
+        portable.record_piece(folder, row)
 
     # -- the loop ----------------------------------------------------------------------------------
     def _batches(self, files: list[Path]) -> Iterator[dict[str, torch.Tensor]]:
