@@ -336,7 +336,7 @@ def _validate(args: argparse.Namespace) -> int:
         raise InputError(str(exc)) from exc
     job, candidate = next(iter(scores.items()))
     shipped = ship.shipped_scores(args.family, job)
-    verdict = ship.compare(candidate, shipped)
+    verdict = ship.compare(candidate, shipped, job)
     print(
         f"{args.family} state, {job}: PSNR {candidate['psnr']:.2f} dB, L1 {candidate['l1']:.4f}, detail "
         f"{candidate['detail']:.2f} on {candidate['images']} validation cases; {verdict.reason}"
@@ -347,7 +347,8 @@ def _validate(args: argparse.Namespace) -> int:
         spec = ship.ship(args.family, state_dir, scores, notes)
         shipped_now = True
         print(f"shipped: models/{spec.file} ({spec.size / 2**20:.1f} MiB), card models/{spec.card}")
-    note = "shipped" if shipped_now else ("better, not shipped" if verdict.better else "not better than shipped")
+    rival = "shipped" if shipped is not None else "the classical fills"
+    note = "shipped" if shipped_now else ("better, not shipped" if verdict.better else f"not better than {rival}")
     portable.update_last_ledger_row(
         state_dir,
         {

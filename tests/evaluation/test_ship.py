@@ -55,13 +55,41 @@ def test_better_means_higher_psnr_lower_l1_and_no_less_detail():
     assert not ship.compare(scores(17.9, 0.084, 0.70), shipped).better
     verdict = ship.compare(scores(18.5, 0.080, 0.40), shipped)
     assert not verdict.better and "detail 0.40 < 0.60" in verdict.reason
-    assert ship.compare(scores(10, 1, 0), None).better
+
+
+def classical(folder, job, **fills):
+    """A models/scores.json recording the classical fills' scores for ``job``."""
+    import json
+
+    (folder / "scores.json").write_text(json.dumps({job: {n: scores(*v) for n, v in fills.items()}}))
+
+
+def test_first_weights_must_beat_the_best_textured_classical_fill(models):
+    classical(models, "borders", patchmatch=(16.2, 0.106, 0.97), telea=(16.9, 0.100, 0.25))
+    # telea has the higher PSNR but keeps no texture: patchmatch is the fill to beat, as auto chooses
+    assert ship.best_classical("borders")[0] == "patchmatch"
+    assert ship.compare(scores(16.5, 0.100, 0.80), None, "borders").better
+    verdict = ship.compare(scores(16.6, 0.119, 0.68), None, "borders")
+    assert not verdict.better
+    assert "L1 0.1190 >= patchmatch's 0.1060" in verdict.reason and "detail 0.68 < 0.7" in verdict.reason
+    assert not ship.compare(scores(16.1, 0.090, 0.90), None, "borders").better
+    # a job with no classical score recorded: only the detail counts
+    assert ship.compare(scores(10, 1, 0.7), None, "holes").better
+    assert not ship.compare(scores(30, 0, 0.2), None, "holes").better
+
+
+def test_first_weights_are_scored_at_their_training_crop(models):
+    assert ship.working_size_for("deepfillv2", {"settings": {"crop": 128}}) == 128
+    assert ship.working_size_for("deepfillv2") is None
 
 
 def test_validate_scores_the_state_and_ships_only_when_better(models, state_dir, monkeypatch, capsys):
     monkeypatch.chdir(state_dir.parent.parent)
+    # the first state must beat the classical fills: recorded here low enough for a one-step state
+    classical(models, "holes", telea=(1.0, 0.99, 0.0))
+    monkeypatch.setattr(ship, "FIRST_SHIP_DETAIL", 0.0)
     args = ["train", "deepfillv2", "--resume", "--validate", "--data", str(FIXTURES), "--device", "cpu"]
-    assert main([*args, "--ship"]) == 0  # nothing shipped yet: the first state ships
+    assert main([*args, "--ship"]) == 0  # nothing shipped yet, better than the classical fills: it ships
     spec = weights.find_spec("deepfillv2")
     assert spec is not None and spec.scores["holes"]["images"] == 3
     card = (models / "deepfillv2.md").read_text()
@@ -82,3 +110,13 @@ def test_ship_keeps_every_shipped_version_in_the_card(models, state_dir):
     card = (models / second.card).read_text()
     assert "| 15.00 |" in card and "| 16.00 |" in card
     assert first.sha256[:12] in card
+
+
+def test_first_state_below_the_classical_fills_is_not_shipped(models, state_dir, monkeypatch, capsys):
+    monkeypatch.chdir(state_dir.parent.parent)
+    classical(models, "holes", patchmatch=(40.0, 0.001, 1.0))
+    args = ["train", "deepfillv2", "--resume", "--validate", "--ship", "--data", str(FIXTURES), "--device", "cpu"]
+    assert main(args) == 0
+    assert "first weights, not better than the classical fills" in capsys.readouterr().out
+    assert weights.find_spec("deepfillv2") is None and not (models / "deepfillv2.md").exists()
+    assert portable.read_ledger(state_dir)[-1]["note"] == "holes: not better than the classical fills"

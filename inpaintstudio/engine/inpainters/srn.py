@@ -103,7 +103,7 @@ class SRNInpainter(LearnedInpainter):
     pad_multiple = 1  # any size: the known crop is trimmed or scaled to multiples of 4 inside
     min_size = 64
     supports_outpaint = True
-    default_config: ClassVar[dict[str, Any]] = {"cnum": 32, "expand": [2, 2], "rho": 0.5, "channel_order": "rgb"}
+    default_config: ClassVar[dict[str, Any]] = {"cnum": 32, "expand": [1, 2], "rho": 0.5, "channel_order": "rgb"}
     width_key: ClassVar[str] = "cnum"
 
     @classmethod
