@@ -14,14 +14,11 @@ import itertools
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 import numpy as np
 
 from inpaintstudio.geometry import Rect
-
-if TYPE_CHECKING:
-    from inpaintstudio.document.document import Document
 
 TILE = 64
 _edit_ids = itertools.count(1)
@@ -47,12 +44,23 @@ class Packed:
         return len(self.data)
 
 
+class Layers(Protocol):
+    """What an edit needs of the document it undoes and redoes: its layers, its extent, and telling
+    observers what changed. :class:`~inpaintstudio.document.document.Document` is one."""
+
+    def layer(self, name: str) -> np.ndarray: ...
+    def layers(self) -> dict[str, np.ndarray]: ...
+    def replace_layers(self, layers: dict[str, np.ndarray], extent: Rect) -> None: ...
+    def set_extent_raw(self, extent: Rect) -> None: ...
+    def notify(self, kind: str, rect: Rect | None = None) -> None: ...
+
+
 class Edit(Protocol):
     label: str
     edit_id: int
 
-    def undo(self, doc: Document) -> None: ...
-    def redo(self, doc: Document) -> None: ...
+    def undo(self, doc: Layers) -> None: ...
+    def redo(self, doc: Layers) -> None: ...
     @property
     def nbytes(self) -> int: ...
 
@@ -75,7 +83,7 @@ class TileEdit:
     after: dict[tuple[int, int], Packed]
     edit_id: int = field(default_factory=lambda: next(_edit_ids))
 
-    def _write(self, doc: Document, tiles: dict[tuple[int, int], Packed]) -> None:
+    def _write(self, doc: Layers, tiles: dict[tuple[int, int], Packed]) -> None:
         array = doc.layer(self.layer)
         changed = Rect(0, 0, 0, 0)
         for (ty, tx), packed in tiles.items():
@@ -84,10 +92,10 @@ class TileEdit:
             changed = changed.union(rect)
         doc.notify(self.layer, changed)
 
-    def undo(self, doc: Document) -> None:
+    def undo(self, doc: Layers) -> None:
         self._write(doc, self.before)
 
-    def redo(self, doc: Document) -> None:
+    def redo(self, doc: Layers) -> None:
         self._write(doc, self.after)
 
     @property
@@ -139,11 +147,11 @@ class RectEdit:
         change(view)
         return cls(label, layer, rect, before, Packed.of(view))
 
-    def undo(self, doc: Document) -> None:
+    def undo(self, doc: Layers) -> None:
         doc.layer(self.layer)[self.rect.slices()] = self.before.unpack()
         doc.notify(self.layer, self.rect)
 
-    def redo(self, doc: Document) -> None:
+    def redo(self, doc: Layers) -> None:
         doc.layer(self.layer)[self.rect.slices()] = self.after.unpack()
         doc.notify(self.layer, self.rect)
 
@@ -160,10 +168,10 @@ class ExtentEdit:
     edit_id: int = field(default_factory=lambda: next(_edit_ids))
     nbytes: int = 0
 
-    def undo(self, doc: Document) -> None:
+    def undo(self, doc: Layers) -> None:
         doc.set_extent_raw(self.before)
 
-    def redo(self, doc: Document) -> None:
+    def redo(self, doc: Layers) -> None:
         doc.set_extent_raw(self.after)
 
 
@@ -188,12 +196,12 @@ class CanvasEdit:
     def inner(self) -> Rect:
         return Rect(self.offset[0], self.offset[1], *self.old_size)
 
-    def undo(self, doc: Document) -> None:
+    def undo(self, doc: Layers) -> None:
         doc.replace_layers(
             {name: arr[self.inner().slices()].copy() for name, arr in doc.layers().items()}, self.old_extent
         )
 
-    def redo(self, doc: Document) -> None:
+    def redo(self, doc: Layers) -> None:
         first = next(iter(self.strips.values()))
         width = max(r.right for r, _ in first)
         height = max(r.bottom for r, _ in first)
@@ -224,11 +232,11 @@ class CompositeEdit:
     edits: list
     edit_id: int = field(default_factory=lambda: next(_edit_ids))
 
-    def undo(self, doc: Document) -> None:
+    def undo(self, doc: Layers) -> None:
         for edit in reversed(self.edits):
             edit.undo(doc)
 
-    def redo(self, doc: Document) -> None:
+    def redo(self, doc: Layers) -> None:
         for edit in self.edits:
             edit.redo(doc)
 

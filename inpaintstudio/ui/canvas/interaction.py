@@ -9,18 +9,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from PySide6.QtCore import QEvent, QObject, QPointF, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, QPoint, QPointF, QRect, Qt, SignalInstance
 from PySide6.QtGui import QCursor, QKeyEvent, QMouseEvent, QNativeGestureEvent, QWheelEvent
 from PySide6.QtWidgets import QAbstractSpinBox, QApplication, QLineEdit
 
+from inpaintstudio.document.document import Document
 from inpaintstudio.document.tools import ExtendTool, StrokeTool, Tool
 from inpaintstudio.ui.canvas.rendering import outline_rect
-from inpaintstudio.ui.canvas.transform import ZOOM_STEP
-
-if TYPE_CHECKING:
-    from inpaintstudio.ui.canvas.view import CanvasView
+from inpaintstudio.ui.canvas.transform import ZOOM_STEP, ViewTransform
 
 GRAB_PIXELS = 10  # how close (in screen pixels) to an extent edge a press grabs it
 
@@ -36,10 +34,26 @@ _EDGE_CURSORS = {
 }
 
 
-class CanvasInteraction(QObject):
-    stroke_finished = Signal(bool)  # a drag ended; True if it became a history step
+class Surface(Protocol):
+    """What the interaction needs of the widget it drives (:class:`~.view.CanvasView` is one): the
+    document and transform it shows, two of its own operations, and a few plain QWidget calls."""
 
-    def __init__(self, view: CanvasView) -> None:
+    doc: Document | None
+    transform: ViewTransform
+    cursor_moved: SignalInstance
+
+    def show_extent_drag(self) -> None: ...
+    def zoom_by(self, factor: float, anchor: QPointF | None = None) -> None: ...
+    def update(self, rect: QRect | None = None) -> None: ...
+    def setFocus(self, reason: Qt.FocusReason) -> None: ...  # noqa: N802 - Qt API
+    def setCursor(self, shape: Qt.CursorShape) -> None: ...  # noqa: N802 - Qt API
+    def cursor(self) -> QCursor: ...
+    def mapFromGlobal(self, pos: QPoint) -> QPoint: ...  # noqa: N802 - Qt API
+    def installEventFilter(self, filter_: QObject) -> None: ...  # noqa: N802 - Qt API
+
+
+class CanvasInteraction(QObject):
+    def __init__(self, view: Surface) -> None:
         super().__init__(view)
         self.view = view
         self.tool: Tool | None = None
@@ -179,10 +193,9 @@ class CanvasInteraction(QObject):
         if self._tool_button is not None and event.button() == self._tool_button and self.tool is not None:
             self._tool_button = None
             x, y = self._image_point(event.position())
-            step = self.tool.release(x, y)
+            self.tool.release(x, y)
             if isinstance(self.tool, ExtendTool):
                 self.view.show_extent_drag()
-            self.stroke_finished.emit(step)
             return True
         return False
 
