@@ -74,3 +74,41 @@ def seamless(
     correction = membrane(np.where(around[..., None], difference, 0.0).astype(np.float32), around)
     result = np.clip(np.rint(fill.astype(np.float32) + correction), 0, 255).astype(np.uint8)
     return np.where(hole[..., None], result, fill)
+
+
+EDGE_RING = 1  # the step is measured between the photo's last row (column) and the band's first one
+EDGE_WINDOW = 19  # ... each averaged along the edge over this many pixels, so texture does not set it
+
+
+def edge_join(crop: np.ndarray, hole: np.ndarray, fill: np.ndarray, ring: int = EDGE_RING) -> np.ndarray:
+    """``fill`` corrected so that its first pixels inside the hole meet the photo's last pixels outside it.
+
+    For a model that hands back the photo's own pixels around the hole (SRN pastes the known rectangle into
+    its canvas), :func:`seamless` sees no difference; the step is between the photo's last ``ring`` pixels
+    and the fill's first ``ring`` ones. Both are averaged locally (:data:`EDGE_WINDOW`, each over its own
+    side), their difference is taken on the fill's side of the edge and spread across the hole by the
+    same membrane. Pixels outside the hole are unchanged.
+    """
+    if not hole.any() or hole.all():
+        return fill
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * ring + 1, 2 * ring + 1))
+    inside = cv2.dilate((~hole).astype(np.uint8), kernel).astype(bool) & hole  # the fill's first pixels
+    outside = cv2.dilate(hole.astype(np.uint8), kernel).astype(bool) & ~hole  # the photo's last pixels
+    if not inside.any() or not outside.any():
+        return fill
+    window = (EDGE_WINDOW, EDGE_WINDOW)
+
+    def local_mean(values: np.ndarray, where: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        weight = cv2.blur(where.astype(np.float32), window)
+        total = cv2.blur(np.where(where[..., None], values, 0.0).astype(np.float32), window)
+        return total / np.maximum(weight, 1e-6)[..., None], weight
+
+    photo_mean, photo_weight = local_mean(crop.astype(np.float32), outside)
+    fill_mean, _ = local_mean(fill.astype(np.float32), inside)
+    known = inside & (photo_weight > 1e-3)
+    if not known.any():
+        return fill
+    step = np.where(known[..., None], photo_mean - fill_mean, 0.0).astype(np.float32)
+    correction = membrane(step, known)
+    result = np.clip(np.rint(fill.astype(np.float32) + correction), 0, 255).astype(np.uint8)
+    return np.where(hole[..., None], result, fill)

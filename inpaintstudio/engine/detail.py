@@ -72,6 +72,61 @@ class AttentionMap:
         return cls(grid, cell, index, weight)
 
 
+# Matched attention (a network without attention of its own): cells of this many working pixels, compared
+# by their patch's colour layout on a 4 x 4 grid; candidates this many cells or more away from the hole
+# (the cells just across the edge hold the same structure as the band's first rows, and copying them
+# repeats the photo's last rows as a stripe), each cell keeping its TOP_K nearest, weighted by a Gaussian
+# of the RMS colour distance (MATCH_SIGMA grey levels) relative to the nearest.
+MATCH_CELL = 8
+MATCH_GAP = 2
+MATCH_TOP_K = 4
+MATCH_SIGMA = 6.0
+
+
+def matched_attention(
+    output: np.ndarray, hole: np.ndarray, *, exclude: np.ndarray | None = None, cell: int = MATCH_CELL
+) -> AttentionMap:
+    """An attention for a model that has none (SRN): each cell whose patch reaches into the hole draws
+    from the known cells whose 2-cell patch has the nearest coarse colour layout in the model's own
+    output (H x W x 3 uint8 at the working size, hole: H x W bool, exclude: known pixels never to copy
+    from). The grid overhangs the image by less than a cell, mirrored, as :func:`transfer_detail` pads."""
+    h, w = hole.shape
+    rows, cols = -(-h // cell), -(-w // cell)
+    pad = ((0, rows * cell - h), (0, cols * cell - w))
+    image = np.pad(output.astype(np.float32), (*pad, (0, 0)), mode="symmetric")
+    # Each cell is 2 x 2 pixels of ``small``; its patch (2 cells wide, centred) the 4 x 4 window around them.
+    small = cv2.resize(image, (2 * cols, 2 * rows), interpolation=cv2.INTER_AREA)
+    small = np.pad(small, ((1, 1), (1, 1), (0, 0)), mode="edge")
+    windows = np.lib.stride_tricks.sliding_window_view(small, (4, 4), axis=(0, 1))[::2, ::2]
+    descriptors = windows.reshape(rows * cols, -1)
+    hole_g = np.pad(hole, pad, mode="symmetric")
+    touched = _patches_touching(hole_g, cell, outside=True)
+    near = cv2.dilate(
+        touched.reshape(rows, cols).astype(np.uint8), np.ones((2 * MATCH_GAP + 1, 2 * MATCH_GAP + 1), np.uint8)
+    ).reshape(-1).astype(bool)
+    usable = ~touched
+    if exclude is not None and exclude.any():
+        usable &= ~_patches_touching(np.pad(exclude, pad, mode="symmetric"), cell, outside=False)
+    sources = np.flatnonzero(usable & ~near)
+    if sources.size < MATCH_TOP_K:  # a thin known strip: the cells near the hole are all there is
+        sources = np.flatnonzero(usable)
+    index = np.zeros((rows * cols, MATCH_TOP_K), np.int64)
+    weight = np.zeros((rows * cols, MATCH_TOP_K), np.float32)
+    targets = np.flatnonzero(touched)
+    if sources.size == 0 or targets.size == 0:
+        return AttentionMap((rows, cols), cell, index, weight)
+    k = min(MATCH_TOP_K, sources.size)
+    a, b = descriptors[targets], descriptors[sources]
+    dist = (a * a).sum(1)[:, None] - 2.0 * a @ b.T + (b * b).sum(1)[None, :]
+    dist = np.sqrt(np.maximum(dist, 0.0) / descriptors.shape[1])  # RMS colour distance in grey levels
+    best = np.argpartition(dist, k - 1, axis=1)[:, :k]
+    d = np.take_along_axis(dist, best, axis=1)
+    wt = np.exp(-0.5 * ((d - d.min(axis=1, keepdims=True)) / MATCH_SIGMA) ** 2)
+    index[targets, :k] = sources[best]
+    weight[targets, :k] = wt / wt.sum(axis=1, keepdims=True)
+    return AttentionMap((rows, cols), cell, index, weight)
+
+
 def _full_cell(cell: int, scale: float) -> int:
     """The even full-resolution size of one attention cell (a working cell divided by the scale)."""
     return max(2, 2 * round(cell / scale / 2))
@@ -109,7 +164,10 @@ def transfer_detail(
     sw, sh = scaled_size
     pw, ph = padded_size
     rows, cols = attention.grid
-    if (rows * attention.cell, cols * attention.cell) != (ph, pw):
+    # The grid covers the padded working image exactly (the networks' own attention), or overhangs it by
+    # less than a cell (a matched attention on an image of any size).
+    over_h, over_w = rows * attention.cell - ph, cols * attention.cell - pw
+    if not (0 <= over_h < attention.cell and 0 <= over_w < attention.cell):
         raise ValueError(f"attention grid {attention.grid} x {attention.cell} px does not cover {pw}x{ph}")
     scale = sw / w
     if scale >= 0.95 or not hole.any():  # the working size already held (almost) every pixel's detail

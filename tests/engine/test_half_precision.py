@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-from inpaintstudio.engine import registry, weights
+from inpaintstudio.engine import registry
 from inpaintstudio.engine.context import JobContext
 from inpaintstudio.engine.learned import LearnedInpainter
 
@@ -21,22 +21,6 @@ from inpaintstudio.engine.learned import LearnedInpainter
 def _fresh_registry():
     registry.refresh()
     yield
-    registry.refresh()
-
-
-@pytest.fixture
-def srn_weights(tmp_path, monkeypatch):
-    """srn ships no weights: random ones of its default configuration, stored as the release would."""
-    folder = tmp_path / "models"
-    folder.mkdir()
-    monkeypatch.setenv("INPAINTSTUDIO_MODELS_DIR", str(folder))
-    monkeypatch.setenv("INPAINTSTUDIO_HOME", str(tmp_path / "home"))
-    cls = registry.get("srn")
-    torch.manual_seed(0)
-    weights.store(
-        folder, "srn", cls.build_network(cls.default_config).state_dict(), input_size=256, licence="MIT",
-        training_data="none", training="none: random", origin="made by the test", config=cls.default_config,
-    )  # fmt: skip
     registry.refresh()
 
 
