@@ -21,6 +21,7 @@ from typing import Any
 from inpaintstudio import paths
 from inpaintstudio.engine import registry, weights
 from inpaintstudio.training import state as portable
+from inpaintstudio.training.export import LEDGER_SECTION
 
 DETAIL_TOLERANCE = 0.01  # measurement noise of the detail ratio on 8 photos
 # A family's first weights replace a classical fill as what users get for the job, so they must beat the
@@ -30,7 +31,7 @@ FIRST_SHIP_DETAIL = 0.7
 
 def job_of(family: str) -> str:
     """What a trained family is scored on: extending borders for the one that extends (srn), else holes."""
-    return "borders" if registry.get(family).supports_outpaint else "holes"
+    return "borders" if registry.capabilities(family).outpaint else "holes"
 
 
 @contextlib.contextmanager
@@ -155,7 +156,7 @@ def shipped_scores(family: str, job: str) -> dict[str, float] | None:
 def ledger_summary(state_dir: Path) -> str:
     rows = portable.read_ledger(state_dir)
     lines = [
-        "## How it was trained",
+        LEDGER_SECTION,
         "",
         "Pieces of training, from the run's ledger (`training-state/<family>/ledger.tsv`):",
         "",

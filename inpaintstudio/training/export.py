@@ -125,6 +125,12 @@ def export_generator(
 
 
 VERSIONS = "## Shipped versions"
+SCORES_SECTION = "## Validation scores (what auto chooses by)"
+LEDGER_SECTION = "## Training ledger"
+KEPT_SECTION = "## Notes kept from earlier versions"
+# Written anew at every export; every other section of an existing card was written by a person (or by
+# an earlier export's --notes) and is kept, under KEPT_SECTION.
+GENERATED_SECTIONS = (VERSIONS, SCORES_SECTION, LEDGER_SECTION)
 VERSIONS_HEADER = (
     "| date | step | crops seen | job | PSNR (dB) | L1 | detail | sha256 |\n|---|---|---|---|---|---|---|---|"
 )
@@ -141,9 +147,29 @@ def _versions(card: Path) -> list[str]:
     return [line for line in section.splitlines() if line.startswith("| 2")]
 
 
+def _kept_notes(card: Path) -> str:
+    """The sections of an existing card that an export does not write itself, one level down (a card
+    shipped again keeps what was written about the earlier versions: data, choices, looks)."""
+    if not card.is_file():
+        return ""
+    chunks = card.read_text(encoding="utf-8").split("\n## ")[1:]  # the title and facts come first
+    kept: list[str] = []
+    for chunk in chunks:
+        heading, _, body = chunk.partition("\n")
+        if "## " + heading.strip() in GENERATED_SECTIONS:
+            continue
+        if "## " + heading.strip() == KEPT_SECTION:
+            kept.append(body.strip())  # already one level down
+            continue
+        body = "\n".join("#" + line if line.startswith("### ") else line for line in body.splitlines())
+        kept.append(f"### {heading.strip()}\n{body}".strip())
+    return "\n\n".join(k for k in kept if k)
+
+
 def _write_card(
     path: Path, spec: weights.WeightsSpec, info: dict[str, Any], notes: str, history: list[str] | None = None
 ) -> None:
+    kept = _kept_notes(path)
     lines = [
         f"# Model card: {spec.model}",
         "",
@@ -160,5 +186,7 @@ def _write_card(
     ]
     if history:
         lines += [VERSIONS, "", VERSIONS_HEADER, *history, ""]
+    if kept:
+        lines += [KEPT_SECTION, "", kept, ""]
     with atomic_write(path, "w") as fh:
         fh.write("\n".join(lines))

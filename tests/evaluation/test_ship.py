@@ -93,7 +93,7 @@ def test_validate_scores_the_state_and_ships_only_when_better(models, state_dir,
     spec = weights.find_spec("deepfillv2")
     assert spec is not None and spec.scores["holes"]["images"] == 3
     card = (models / "deepfillv2.md").read_text()
-    assert card.count("| 20") >= 1 and "Shipped versions" in card and "How it was trained" in card
+    assert card.count("| 20") >= 1 and "Shipped versions" in card and "Training ledger" in card
     row = portable.read_ledger(state_dir)[-1]
     assert row["note"] == "holes: shipped" and float(row["val_psnr"]) > 0
     # the same state again is not better than itself: nothing changes
@@ -120,3 +120,18 @@ def test_first_state_below_the_classical_fills_is_not_shipped(models, state_dir,
     assert "first weights, not better than the classical fills" in capsys.readouterr().out
     assert weights.find_spec("deepfillv2") is None and not (models / "deepfillv2.md").exists()
     assert portable.read_ledger(state_dir)[-1]["note"] == "holes: not better than the classical fills"
+
+
+def test_shipping_again_keeps_the_hand_written_sections_of_the_card(models, state_dir):
+    first = ship.ship("deepfillv2", state_dir, {"holes": scores(15.0, 0.2, 0.3)})
+    card = models / first.card
+    text = card.read_text()
+    card.write_text(text + "\n## How it was chosen\n\nLooked at side by side: sand is plausible.\n\n### Sizes\n\n192 px.\n")
+    for psnr in (16.0, 17.0):  # twice: kept once, never nested deeper
+        ship.ship("deepfillv2", state_dir, {"holes": scores(psnr, 0.1, 0.4)})
+    text = card.read_text()
+    assert text.count("Looked at side by side: sand is plausible.") == 1
+    assert "## Notes kept from earlier versions" in text and "### How it was chosen" in text
+    assert "#### Sizes" in text and "##### Sizes" not in text
+    assert text.count("## Training ledger") == 1 and text.count("## Validation scores") == 1
+    assert "| 15.00 |" in text and "| 16.00 |" in text and "| 17.00 |" in text
