@@ -23,7 +23,7 @@ import traceback
 from collections.abc import Iterator
 
 from inpaintstudio import __version__
-from inpaintstudio.errors import InpaintStudioError, Terminated
+from inpaintstudio.errors import DOWNLOAD, IMPORT, TRAIN, InpaintStudioError, Remedy, Terminated, with_remedy
 
 # Each module provides add_parser(subparsers) and run(args) -> int; see inpaintstudio/commands/.
 COMMAND_MODULES = ("fill", "batch", "models", "eval", "validate", "train")
@@ -88,6 +88,25 @@ def stopped_by(exc: KeyboardInterrupt) -> tuple[str, int]:
     return ("terminated", Terminated.exit_status) if isinstance(exc, Terminated) else ("interrupted", 130)
 
 
+# The command line's wording of a remedy (errors.Remedy): the command that does it. The app words the same
+# remedy as a menu or button (ui/models.py).
+REMEDY_COMMANDS = {
+    DOWNLOAD: "download them with: inpaintstudio models download {model}",
+    IMPORT: "import a checkpoint (inpaintstudio models import FILE --as {model})",
+    TRAIN: "train weights (inpaintstudio train, see the README)",
+}
+
+
+def cli_message(message: str, remedy: Remedy | None) -> str:
+    """A status or error message with its remedy as a command."""
+    return with_remedy(message, remedy, lambda r: REMEDY_COMMANDS[r.kind].format(model=r.model))
+
+
+def cli_error(error: InpaintStudioError) -> str:
+    """What the command line prints for one of our errors."""
+    return cli_message(str(error), error.remedy)
+
+
 def _raise_terminated(signum: int, frame: object) -> None:
     raise Terminated()
 
@@ -126,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
         with _sigterm_as_exception():
             return int(modules[args.command].run(args) or 0)  # type: ignore[attr-defined]
     except InpaintStudioError as exc:
-        print(f"inpaintstudio: error: {exc}", file=sys.stderr)
+        print(f"inpaintstudio: error: {cli_error(exc)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt as exc:  # commands that write several files say themselves what they wrote
         what, status = stopped_by(exc)

@@ -7,9 +7,39 @@ dialog. Anything else reaching the top is a bug and is reported as such.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
+DOWNLOAD, IMPORT, TRAIN = "download", "import", "train"
+
+
+@dataclass(frozen=True)
+class Remedy:
+    """What the user can do about a problem, named but not worded: get weights for ``model`` by downloading
+    them, importing a checkpoint, or training. The command line words it as a command, the app as a menu
+    or a button; the engine's message says only what is wrong."""
+
+    kind: str  # DOWNLOAD, IMPORT or TRAIN
+    model: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"kind": self.kind, "model": self.model}
+
+
+def with_remedy(message: str, remedy: Remedy | None, words: Callable[[Remedy], str]) -> str:
+    """``message`` followed by the remedy as ``words`` puts it: a missing download is advice of its own, an
+    import or training an alternative to a classical fill ("...; use a classical fill, or import ...")."""
+    if remedy is None:
+        return message
+    return f"{message}{'; ' if remedy.kind == DOWNLOAD else ', or '}{words(remedy)}"
+
 
 class InpaintStudioError(Exception):
-    """An error with a message meant for the user."""
+    """An error with a message meant for the user, and what to do about it when there is a remedy."""
+
+    def __init__(self, *args: object, remedy: Remedy | None = None) -> None:
+        super().__init__(*args)
+        self.remedy = remedy
 
 
 class ImageLoadError(InpaintStudioError):

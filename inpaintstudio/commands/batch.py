@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from inpaintstudio import cluster
-from inpaintstudio.cli import stopped_by
+from inpaintstudio.cli import cli_error, stopped_by
 from inpaintstudio.commands import common
 from inpaintstudio.document import imageio
 from inpaintstudio.engine.context import JobContext
@@ -189,7 +189,7 @@ def _fill_all(
                     said.add(notice)
                     common.say(f"{image.name}: note: {notice}")
         except InpaintStudioError as exc:
-            common.say(f"{image.name}: skipped: {exc}")
+            common.say(f"{image.name}: skipped: {cli_error(exc)}")
             failures.append((image, str(exc)))
         bar.update(1)
     return failures

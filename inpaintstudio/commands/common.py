@@ -96,7 +96,8 @@ def check_can_run(name: str, device: str) -> None:
     cls = registry.get(name)
     status = cls.status()
     if not status.ready:
-        raise ModelUnavailableError(status.message or f"model '{name}' cannot run here ({status.state})")
+        message = status.message or f"model '{name}' cannot run here ({status.state})"
+        raise ModelUnavailableError(message, remedy=status.remedy)
     if cls.learned:
         resolve_device(device)
 

@@ -73,8 +73,9 @@ def run(args: argparse.Namespace) -> int:
             except ValueError as exc:
                 raise InputError(str(exc)) from None
             cls = registry.get(name)
-            if not cls.status().ready:
-                raise InputError(f"model '{name}' is not ready: {cls.status().message}")
+            status = cls.status()
+            if not status.ready:
+                raise InputError(f"model '{name}' is not ready: {status.message}", remedy=status.remedy)
             if extend and not cls.supports_outpaint:
                 raise InputError(f"model '{name}' cannot extend borders, so it cannot take part with --extend-fraction")
     else:

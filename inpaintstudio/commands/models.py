@@ -7,9 +7,10 @@ import json
 import sys
 from pathlib import Path
 
+from inpaintstudio.cli import cli_message
 from inpaintstudio.commands.common import advance, progress_bar
 from inpaintstudio.engine import catalog, registry, weights
-from inpaintstudio.errors import InputError, WeightsError
+from inpaintstudio.errors import DOWNLOAD, InputError, Remedy, WeightsError
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -50,6 +51,9 @@ def _clip(text: object, width: int) -> str:
 
 def list_models(as_json: bool) -> int:
     rows = [catalog.model_info(cls) for cls in registry.all_inpainters()]
+    for row in rows:  # the message as the command line words it; "remedy" keeps the structured advice
+        remedy = row["remedy"]
+        row["message"] = cli_message(str(row["message"]), Remedy(**remedy) if remedy else None)
     if as_json:
         print(json.dumps(rows, indent=2))
         return 0
@@ -92,7 +96,7 @@ def verify_models(name: str | None) -> int:
         else:
             state, detail = ("missing", "no weights are installed") if spec is None else weights.check_file(spec)
         if state == "missing" and spec is not None and spec.url:
-            detail += f"; download them with: inpaintstudio models download {cls.name}"
+            detail = cli_message(detail, Remedy(DOWNLOAD, cls.name))
         damaged += state == "damaged"
         print(f"{cls.name:<22} {state:<8} {detail}")
     if damaged:

@@ -15,6 +15,7 @@ import numpy as np
 
 from inpaintstudio.engine.context import JobContext
 from inpaintstudio.engine.detail import AttentionMap
+from inpaintstudio.errors import Remedy
 
 
 @dataclass(frozen=True)
@@ -23,7 +24,8 @@ class ModelStatus:
 
     ready: bool
     state: str  # "ready", "no weights needed", "missing", "damaged", "unavailable"
-    message: str = ""
+    message: str = ""  # what is wrong, in words for anyone
+    remedy: Remedy | None = None  # what to do about it (each front end words it its own way)
 
 
 class Inpainter(ABC):

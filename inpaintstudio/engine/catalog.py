@@ -30,7 +30,8 @@ def model_info(cls: type) -> dict[str, object]:
         "native_size": cls.working_size(),
         "ready": status.ready,
         "weights": status.state,
-        "message": status.message,
+        "message": status.message,  # what is wrong; "remedy" says what to do about it, unworded
+        "remedy": status.remedy.to_json() if status.remedy else None,
         "licence": spec.licence if spec else "",
         "origin": spec.origin if spec else "",
         "weights_file": spec.file if spec else "",

@@ -18,7 +18,7 @@ from inpaintstudio.engine import weights
 from inpaintstudio.engine.base import Inpainter, ModelStatus
 from inpaintstudio.engine.context import JobContext
 from inpaintstudio.engine.detail import AttentionMap
-from inpaintstudio.errors import WeightsError
+from inpaintstudio.errors import DOWNLOAD, IMPORT, TRAIN, Remedy, WeightsError
 
 if TYPE_CHECKING:
     import torch
@@ -67,22 +67,14 @@ class LearnedInpainter(Inpainter):
         except WeightsError as exc:
             return ModelStatus(False, "damaged", str(exc))
         if spec is None:
-            how = (
-                f"import a checkpoint (inpaintstudio models import FILE --as {cls.name})"
-                if cls.importable
-                else "train weights (inpaintstudio train, see the README)"
-            )
-            return ModelStatus(
-                False, "missing", f"no weights are installed for '{cls.name}'; use a classical fill, or {how}"
-            )
+            remedy = Remedy(IMPORT if cls.importable else TRAIN, cls.name)
+            message = f"no weights are installed for '{cls.name}'; use a classical fill"
+            return ModelStatus(False, "missing", message, remedy)
         try:
             weights.verify(spec)
         except WeightsError as exc:
             state = "missing" if "missing" in str(exc) else "damaged"
-            message = str(exc)
-            if spec.url:
-                message += f"; download them with: inpaintstudio models download {cls.name}"
-            return ModelStatus(False, state, message)
+            return ModelStatus(False, state, str(exc), Remedy(DOWNLOAD, cls.name) if spec.url else None)
         return ModelStatus(True, "ready")
 
     @classmethod
@@ -119,7 +111,8 @@ class LearnedInpainter(Inpainter):
 
         spec = self.weights_spec()
         if spec is None:
-            raise WeightsError(self.status().message)
+            status = self.status()
+            raise WeightsError(status.message, remedy=status.remedy)
         path = weights.verify(spec)
         # Floating point only: an int, bool or complex tensor is refused by name, not silently converted.
         tensors = weights.load_tensors(path, floating_only=True)

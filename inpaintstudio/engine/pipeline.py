@@ -74,7 +74,8 @@ def check_request(request: FillRequest, cls: type[Inpainter]) -> None:
     """Refuse what cannot work, before any time is spent."""
     status = cls.status()
     if not status.ready:
-        raise ModelUnavailableError(status.message or f"model '{cls.name}' cannot run here ({status.state})")
+        message = status.message or f"model '{cls.name}' cannot run here ({status.state})"
+        raise ModelUnavailableError(message, remedy=status.remedy)
     canvas, image = request.canvas, request.image_rect
     if request.extends:
         if not canvas.contains(image):

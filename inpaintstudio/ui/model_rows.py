@@ -10,9 +10,9 @@ from typing import Any
 
 from inpaintstudio import paths
 from inpaintstudio.engine import registry, weights
-from inpaintstudio.errors import InpaintStudioError
+from inpaintstudio.errors import InpaintStudioError, Remedy
 from inpaintstudio.ui.icons import ACCENT, DISABLED
-from inpaintstudio.ui.models import app_message
+from inpaintstudio.ui.models import manager_message
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,8 @@ def model_rows() -> list[ModelRow]:
         spec = spec_of(cls)
         try:
             fields = model_info(cls)
-            fields["message"] = _here(app_message(str(fields.get("message") or "")))
+            remedy = fields.get("remedy")
+            fields["message"] = manager_message(str(fields.get("message") or ""), Remedy(**remedy) if remedy else None)
             size = cls.working_size()
         except Exception as exc:  # noqa: BLE001 - shown as the reason
             log.exception("describing model %s failed", cls.name)
@@ -70,13 +71,6 @@ def model_rows() -> list[ModelRow]:
         family = bool(getattr(cls, "importable", False)) and not (spec and spec.base)
         rows.append(ModelRow(cls.name, cls.label or cls.name, cls.summary, fields, size, spec, family))
     return rows
-
-
-def _here(message: str) -> str:
-    """The advice of a status message, pointed at this dialog's buttons."""
-    return message.replace("download them in Fill > Manage Models", "press Download to get them").replace(
-        "import a checkpoint in Fill > Manage Models", "import a checkpoint with Import..."
-    )
 
 
 def partial_download(spec: weights.WeightsSpec | None) -> str | None:

@@ -3,25 +3,36 @@
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass
 
 from inpaintstudio.engine import registry
+from inpaintstudio.errors import DOWNLOAD, IMPORT, TRAIN, Remedy, with_remedy
 
 log = logging.getLogger(__name__)
 
-_CLI_HINTS = (  # the engine's advice names commands; in the app the model manager does the same
-    (re.compile(r"download them with: inpaintstudio models download \S+"), "download them in Fill > Manage Models"),
-    (re.compile(r"import a checkpoint \(inpaintstudio models import FILE --as \S+\)"),
-     "import a checkpoint in Fill > Manage Models"),
-)  # fmt: skip
+# The app's wording of a remedy (the command line names a command instead): where in the menus it is done,
+# and inside the model manager, which of its buttons does it.
+TRAIN_WORDS = "train weights (inpaintstudio train, see the README)"  # the app cannot train; the command line can
+REMEDY_MENUS = {
+    DOWNLOAD: "download them in Fill > Manage Models",
+    IMPORT: "import a checkpoint in Fill > Manage Models",
+    TRAIN: TRAIN_WORDS,
+}
+REMEDY_BUTTONS = {
+    DOWNLOAD: "press Download to get them",
+    IMPORT: "import a checkpoint with Import...",
+    TRAIN: TRAIN_WORDS,
+}
 
 
-def app_message(message: str) -> str:
-    """A model status message with its command-line advice turned into the app's menu path."""
-    for pattern, replacement in _CLI_HINTS:
-        message = pattern.sub(replacement, message)
-    return message
+def app_message(message: str, remedy: Remedy | None) -> str:
+    """A message with its remedy worded as the app's menu path."""
+    return with_remedy(message, remedy, lambda r: REMEDY_MENUS[r.kind])
+
+
+def manager_message(message: str, remedy: Remedy | None) -> str:
+    """A message with its remedy worded as the model manager's button."""
+    return with_remedy(message, remedy, lambda r: REMEDY_BUTTONS[r.kind])
 
 
 @dataclass(frozen=True)
@@ -65,7 +76,7 @@ def available_models() -> list[ModelInfo]:
     for cls in classes:
         try:
             status = cls.status()
-            ready, state, message = status.ready, status.state, status.message
+            ready, state, message = status.ready, status.state, app_message(status.message, status.remedy)
         except Exception as exc:  # noqa: BLE001 - shown to the user as the reason
             ready, state, message = False, "unavailable", f"{type(exc).__name__}: {exc}"
         infos.append(
@@ -78,7 +89,7 @@ def available_models() -> list[ModelInfo]:
                 outpaint=bool(cls.supports_outpaint),
                 ready=bool(ready),
                 state=state,
-                message=app_message(message),
+                message=message,
                 recommended=tuple((job, reason) for job, (name, reason) in picks.items() if name == cls.name),
             )
         )

@@ -16,7 +16,14 @@ import pytest
 
 from inpaintstudio import paths
 from inpaintstudio.engine import download, registry, weights
-from inpaintstudio.errors import DownloadCancelled, DownloadError, FillCancelled, UnknownModelError
+from inpaintstudio.errors import (
+    DOWNLOAD,
+    DownloadCancelled,
+    DownloadError,
+    FillCancelled,
+    Remedy,
+    UnknownModelError,
+)
 
 CONTENT = np.random.default_rng(7).integers(0, 256, 300_000, dtype=np.uint8).tobytes()
 SHA = hashlib.sha256(CONTENT).hexdigest()
@@ -246,7 +253,8 @@ def test_install_a_shipped_model_whose_file_is_missing(server, shipped):
     (shipped / "manifest.json").write_text(json.dumps({"format": 1, "weights": [_entry(server.url())]}))
     cls = registry.get("deepfillv2")
     status = cls.status()
-    assert status.state == "missing" and "models download deepfillv2" in status.message
+    assert status.state == "missing" and status.remedy == Remedy(DOWNLOAD, "deepfillv2")
+    assert "inpaintstudio" not in status.message, "the engine names the remedy; each front end words it"
     spec = download.install("deepfillv2", timeout=5)
     assert spec.path == paths.user_models_dir() / "deepfillv2.safetensors"
     assert spec.path.read_bytes() == CONTENT
