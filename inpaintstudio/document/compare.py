@@ -30,7 +30,6 @@ class CompareSlot:
     seconds: float | None = None
     error: str | None = None
     progress: float = 0.0
-    job_id: int | None = None
     # The request has a sampling exclusion this model cannot honour (a diffusion fill): the caption says
     # so, or its result would look like it had been filled under the same rule as its neighbours.
     ignores_exclusion: bool = False
@@ -81,15 +80,9 @@ class Comparison:
     def request_for(self, index: int) -> FillRequest:
         return dataclasses.replace(self.request, model=self.slots[index].model)
 
-    def index_of_job(self, job_id: int) -> int | None:
-        for index, slot in enumerate(self.slots):
-            if slot.job_id == job_id:
-                return index
-        return None
-
     # -- progress of the slots -----------------------------------------------------------------------
-    def queued(self, index: int, job_id: int) -> None:
-        self.slots[index].job_id = job_id
+    def queued(self, index: int) -> None:
+        """Slot ``index``'s job was submitted (the controller follows it through the job's handle)."""
         self._changed(index)
 
     def progress(self, index: int, fraction: float) -> None:
@@ -118,9 +111,6 @@ class Comparison:
     @property
     def finished(self) -> bool:
         return all(slot.finished for slot in self.slots)
-
-    def unfinished_jobs(self) -> list[int]:
-        return [s.job_id for s in self.slots if not s.finished and s.job_id is not None]
 
     # -- the choice ----------------------------------------------------------------------------------
     def apply(self, index: int, doc: Document) -> bool:

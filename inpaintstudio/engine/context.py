@@ -34,6 +34,11 @@ class JobContext:
     def cancelled(self) -> bool:
         return self._cancel.is_set()
 
+    @property
+    def cancel_event(self) -> threading.Event:
+        """The event behind :attr:`cancelled`, for work that waits on it or hands it on (a download)."""
+        return self._cancel
+
     def cancel(self) -> None:
         self._cancel.set()
 

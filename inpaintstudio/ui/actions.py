@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
-from PySide6.QtWidgets import QMenu, QSizePolicy, QToolBar, QWidget
+from PySide6.QtWidgets import QMenu, QMenuBar, QSizePolicy, QToolBar, QWidget
 
+from inpaintstudio.ui.canvas import CanvasView
+from inpaintstudio.ui.file_controller import FileController
 from inpaintstudio.ui.icons import icon
 from inpaintstudio.ui.model_panel import DEVICE_LABELS
-
-if TYPE_CHECKING:
-    from inpaintstudio.ui.main_window import MainWindow
 
 TOOL_KEYS = {"brush": "B", "eraser": "E", "sketch": "S", "exclude": "A", "extend": "X", "hand": "H"}
 TOOL_TEXT = {
@@ -32,6 +31,35 @@ TOOL_HINTS = {
     "extend": "drag the handles on the borders outwards, then Fill, to extend the photo",
     "hand": "drag to pan; Ctrl + wheel zooms",
 }
+
+
+class Window(Protocol):
+    """What the actions, menus and tool bars need of the window they belong to (the main window is one):
+    the commands they trigger, and the few QMainWindow calls that hold them."""
+
+    files: FileController
+    canvas: CanvasView
+    devices: list[str]
+    view_menu: QMenu
+
+    def close(self) -> bool: ...
+    def undo(self) -> None: ...
+    def redo(self) -> None: ...
+    def doc_call(self, method: str, *args: object) -> None: ...
+    def reset_extent(self) -> None: ...
+    def toggle_overlay(self) -> None: ...
+    def set_tool(self, name: str) -> None: ...
+    def step_size(self, direction: int) -> None: ...
+    def fill(self) -> None: ...
+    def compare(self) -> None: ...
+    def escape(self) -> None: ...
+    def manage_models(self) -> Any: ...
+    def show_shortcuts(self) -> Any: ...
+    def show_about(self) -> None: ...
+    def set_device(self, device: str) -> None: ...
+    def addAction(self, action: QAction) -> None: ...  # noqa: N802 - Qt API
+    def menuBar(self) -> QMenuBar: ...  # noqa: N802 - Qt API
+    def addToolBar(self, area: Qt.ToolBarArea, toolbar: QToolBar) -> None: ...  # noqa: N802 - Qt API
 
 
 def plain_text(text: str) -> str:
@@ -66,7 +94,7 @@ def make_action(
     return action
 
 
-def build_actions(w: MainWindow) -> dict[str, QAction]:
+def build_actions(w: Window) -> dict[str, QAction]:
     f, c = w.files, w
     a: dict[str, QAction] = {}
     a["open"] = make_action(w, "&Open...", f.open_dialog, icon_key="open", shortcuts=(QKeySequence.StandardKey.Open,))
@@ -184,7 +212,7 @@ def build_actions(w: MainWindow) -> dict[str, QAction]:
     return a
 
 
-def build_menus(w: MainWindow, a: dict[str, QAction]) -> QMenu:
+def build_menus(w: Window, a: dict[str, QAction]) -> QMenu:
     """Fill the menu bar; returns the Open Recent menu (rebuilt when the list changes)."""
     bar = w.menuBar()
     file = bar.addMenu("&File")
@@ -221,7 +249,7 @@ def build_menus(w: MainWindow, a: dict[str, QAction]) -> QMenu:
     return recent
 
 
-def build_toolbars(w: MainWindow, a: dict[str, QAction]) -> None:
+def build_toolbars(w: Window, a: dict[str, QAction]) -> None:
     main = QToolBar("Main", w)
     main.setObjectName("mainToolBar")
     main.setIconSize(QSize(20, 20))

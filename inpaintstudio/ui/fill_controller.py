@@ -7,18 +7,18 @@ undoable step; a failure leaves the document exactly as it was and says why.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import QWidget
 
 from inpaintstudio.document.document import Document
 from inpaintstudio.engine.request import FillResult
 from inpaintstudio.errors import InpaintStudioError
 from inpaintstudio.ui import messages
-from inpaintstudio.ui.worker_bridge import FillBridge
-
-if TYPE_CHECKING:
-    from inpaintstudio.ui.main_window import MainWindow
+from inpaintstudio.ui.current_document import CurrentDocument
+from inpaintstudio.ui.model_panel import ModelPanel
+from inpaintstudio.ui.settings import AppSettings
+from inpaintstudio.ui.status_bar import StatusBar
+from inpaintstudio.ui.worker_bridge import FillBridge, JobHandle
 
 FILL_KEY = "fill"
 
@@ -27,18 +27,26 @@ class FillController(QObject):
     busy_changed = Signal(bool)
     applied = Signal(object)  # the FillResult that became a history step
 
-    def __init__(self, window: MainWindow, bridge: FillBridge) -> None:
-        super().__init__(window)
-        self.window = window
+    def __init__(
+        self,
+        current: CurrentDocument,
+        bridge: FillBridge,
+        model_panel: ModelPanel,
+        settings: AppSettings,
+        status: StatusBar,
+        parent: QWidget,
+    ) -> None:
+        super().__init__(parent)
+        self.current = current
         self.bridge = bridge
-        self.job: int | None = None
+        self.model_panel = model_panel
+        self.settings = settings
+        self.status = status
+        self.parent_widget = parent  # for the dialogs
+        self.job: JobHandle | None = None
         self._doc: Document | None = None
         self._label = ""
         self._model = ""
-        bridge.progress.connect(self._on_progress)
-        bridge.finished.connect(self._on_finished)
-        bridge.failed.connect(self._on_failed)
-        bridge.cancelled.connect(self._on_cancelled)
 
     @property
     def busy(self) -> bool:
@@ -47,11 +55,11 @@ class FillController(QObject):
     # -- starting ------------------------------------------------------------------------------------
     def fill(self, model: str | None = None) -> int | None:
         """Start a fill with ``model`` (default: the one chosen in the panel); returns the job id."""
-        window, doc = self.window, self.window.doc
+        window, doc, panel = self.parent_widget, self.current.doc, self.model_panel
         if doc is None:
             return None
-        model = model or window.model_panel.current_model()
-        info = window.model_panel.info(model) if model else None
+        model = model or panel.current_model()
+        info = panel.info(model) if model else None
         if info is None or not info.ready:
             reason = info.message if info else "no model is selected"
             messages.error(window, "Model not available", f"{info.label if info else model} cannot run: {reason}")
@@ -61,7 +69,7 @@ class FillController(QObject):
             model = self._pick_outpaint_model(info.label)
             if model is None:
                 return None
-            info = window.model_panel.info(model)
+            info = panel.info(model)
             assert info is not None
         if not extends and not doc.hole().any():
             messages.info(
@@ -71,56 +79,64 @@ class FillController(QObject):
             )
             return None
         try:
-            request = doc.fill_request(model, device=window.settings.device)
+            request = doc.fill_request(model, device=self.settings.device)
         except (InpaintStudioError, ValueError) as exc:
             messages.error(window, "Cannot fill", str(exc))
             return None
-        self.job = self.bridge.submit(request, key=FILL_KEY)
+        job = self.job = self.bridge.fill(request, key=FILL_KEY)
+        job.progress.connect(self._on_progress)
+        job.finished.connect(self._on_finished)
+        job.failed.connect(self._on_failed)
+        job.cancelled.connect(self._on_cancelled)
         self._doc, self._label, self._model = doc, info.label, info.name
         # A learned model's first fill spends seconds loading the network (and torch) before any progress;
         # once it is loaded, saying so would only flash for a few milliseconds.
         # (resolving "auto" to a device would import torch on the GUI thread, so the device is not compared)
         loading = info.learned and not self.bridge.cache.holds(info.name)
         first_step = "loading the model" if loading else "starting"
-        window.status.set_busy(True, f"Filling with {info.label}: {first_step}...")
+        self.status.set_busy(True, f"Filling with {info.label}: {first_step}...")
         self.busy_changed.emit(True)
-        return self.job
+        return job.job_id
 
     def _pick_outpaint_model(self, label: str) -> str | None:
-        capable = [m for m in self.window.model_panel.infos if m.outpaint and m.ready]
+        capable = [m for m in self.model_panel.infos if m.outpaint and m.ready]
         if not capable:
-            messages.error(self.window, "Cannot extend borders", "No installed model can extend borders.")
+            messages.error(self.parent_widget, "Cannot extend borders", "No installed model can extend borders.")
             return None
         choice = messages.choose(
-            self.window,
+            self.parent_widget,
             "Extend borders",
             f"{label} cannot extend borders. Fill the new area with a model that can?",
             {m.name: f"Use {m.label}" for m in capable},
         )
         if choice is not None:
-            self.window.model_panel.select(choice)
+            self.model_panel.select(choice)
         return choice
 
     def cancel(self) -> None:
         if self.job is not None:
-            self.bridge.cancel(self.job)
+            self.job.cancel()
 
-    # -- results (GUI thread) ------------------------------------------------------------------------
+    # -- results (GUI thread; only the running job's handle is heard) -------------------------------
+    def _current(self) -> bool:
+        """Whether the signal comes from the fill in progress (a replaced one's outcome is not ours)."""
+        return self.job is not None and self.sender() is self.job
+
     def _finish(self) -> Document | None:
         doc, self.job, self._doc = self._doc, None, None
-        self.window.status.set_busy(False)
+        self.status.set_busy(False)
         self.busy_changed.emit(False)
-        return doc if doc is self.window.doc else None  # a result for a closed document is dropped
+        return doc if doc is self.current.doc else None  # a result for a closed document is dropped
 
-    def _on_progress(self, job_id: int, fraction: float, message: str) -> None:
+    def _on_progress(self, fraction: float, message: str) -> None:
         # Nothing is counted before the model runs: the text set at the start says what happens until then.
-        if job_id == self.job and fraction > 0:
+        if self._current() and fraction > 0:
             # The engine names the model ("patchmatch: searching patches"); the label says it already.
             step = message.removeprefix(f"{self._model}: ")
-            self.window.status.set_progress(fraction, f"{self._label}: {step}" if step else "")
+            self.status.set_progress(fraction, f"{self._label}: {step}" if step else "")
 
-    def _on_finished(self, job_id: int, result: FillResult) -> None:
-        if job_id != self.job:
+    def _on_finished(self, result: FillResult) -> None:
+        if not self._current():
             return
         label = self._label
         doc = self._finish()
@@ -129,22 +145,22 @@ class FillController(QObject):
         try:
             changed = doc.apply_fill(result)
         except InpaintStudioError as exc:
-            messages.error(self.window, "Fill not applied", str(exc))
+            messages.error(self.parent_widget, "Fill not applied", str(exc))
             return
         notes = "; ".join(result.notices)
         text = f"Filled with {label} in {result.seconds:.2f} s" if changed else "The fill changed nothing"
-        self.window.show_message(f"{text}. {notes}" if notes else text)
+        self.status.showMessage(f"{text}. {notes}" if notes else text, 6000)
         if changed:
             self.applied.emit(result)
 
-    def _on_failed(self, job_id: int, message: str) -> None:
-        if job_id != self.job:
+    def _on_failed(self, message: str) -> None:
+        if not self._current():
             return
         self._finish()
-        messages.error(self.window, "Fill failed", f"The fill with {self._label} failed: {message}")
+        messages.error(self.parent_widget, "Fill failed", f"The fill with {self._label} failed: {message}")
 
-    def _on_cancelled(self, job_id: int) -> None:
-        if job_id != self.job:
+    def _on_cancelled(self) -> None:
+        if not self._current():
             return
         self._finish()
-        self.window.show_message("Fill cancelled; the photo is unchanged")
+        self.status.showMessage("Fill cancelled; the photo is unchanged", 6000)

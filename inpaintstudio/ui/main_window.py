@@ -1,7 +1,9 @@
 """The main window: puts the canvas, panels and controllers together and keeps them in step.
 
-The window holds the current document and hands it to the widgets that observe it (canvas, history
-panel); opening, saving, filling and comparing are done by the controllers in their own modules.
+The current document lives in a :class:`CurrentDocument` holder; when it is replaced the window hands the
+new one to the widgets that observe it (canvas, history panel). Opening, saving, filling, comparing and
+autosaving are done by the controllers in their own modules; each gets the few objects it uses (the
+holder, the fill worker, the model panel, the settings, the status bar), never the window.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from inpaintstudio.ui.brush_panel import BrushPanel
 from inpaintstudio.ui.canvas import CanvasView
 from inpaintstudio.ui.compare_controller import CompareController
 from inpaintstudio.ui.compare_view import CompareView
+from inpaintstudio.ui.current_document import CurrentDocument
 from inpaintstudio.ui.file_controller import FileController, document_name
 from inpaintstudio.ui.fill_controller import FillController
 from inpaintstudio.ui.history_panel import HistoryPanel
@@ -63,7 +66,7 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.settings = settings or AppSettings()
         self.devices = ["auto", "cpu", "cuda", *(["mps"] if sys.platform == "darwin" else [])]
-        self.doc: Document | None = None
+        self.current = CurrentDocument(self)
         self._unsubscribe: Callable[[], None] | None = None
         self.setWindowTitle("InpaintStudio")
         self.setAcceptDrops(True)
@@ -88,7 +91,7 @@ class MainWindow(QMainWindow):
         self.setStatusBar(self.status)
 
         self.bridge = bridge or FillBridge(self)
-        self.files = FileController(self)
+        self.files = FileController(self.current, self.settings, self.status, self)
         self.actions_ = build_actions(self)
         self.recent_menu = build_menus(self, self.actions_)
         build_toolbars(self, self.actions_)
@@ -101,9 +104,11 @@ class MainWindow(QMainWindow):
             self._dock("History", self.history_panel, "historyDock"),
         ]
         self.resizeDocks(docks, [320, 320, 320], Qt.Orientation.Horizontal)
-        self.fills = FillController(self, self.bridge)
-        self.compares = CompareController(self, self.bridge)
-        self.recovery = RecoveryController(self)
+        self.fills = FillController(self.current, self.bridge, self.model_panel, self.settings, self.status, self)
+        self.compares = CompareController(
+            self.current, self.bridge, self.model_panel, self.settings, self.status, self.compare_view, self.canvas, self
+        )
+        self.recovery = RecoveryController(self.status, self.canvas, self.files, self)
         self.model_manager: ModelManagerDialog | None = None  # made on first use (it imports more)
         self.shortcuts_dialog: ShortcutsDialog | None = None
         self._connect()
@@ -143,19 +148,29 @@ class MainWindow(QMainWindow):
         self.fills.busy_changed.connect(lambda _busy: self._update_actions())
         self.fills.applied.connect(lambda _result: self.recovery.filled())
         self.compares.applied.connect(self.recovery.filled)
+        self.compares.shown.connect(self.show_compare)
+        self.files.recent_changed.connect(self.refresh_recent)
+        self.current.replaced.connect(self._show_document)
         c.zoom_changed.connect(self.status.set_zoom)
         c.cursor_moved.connect(self.status.set_position)
         c.extent_dragged.connect(self._show_size)
 
     # -- the document --------------------------------------------------------------------------------
+    @property
+    def doc(self) -> Document | None:
+        return self.current.doc
+
     def set_document(self, doc: Document | None) -> None:
+        self.current.set(doc)
+
+    def _show_document(self, doc: Document | None) -> None:
+        """The current document was replaced: every view and controller follows."""
         self.fills.cancel()
         if self.compares.comparison is not None:
             self.compares.close()
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
-        self.doc = doc
         self.canvas.set_document(doc)
         self.history_panel.set_document(doc)
         self.recovery.set_document(doc)
@@ -200,9 +215,6 @@ class MainWindow(QMainWindow):
         self.actions_["redo"].setEnabled(has and self.doc.history.can_redo())
         self.actions_["reset_extent"].setEnabled(has and self.doc.extent != self.doc.rect)
 
-    def show_message(self, text: str, timeout_ms: int = 6000) -> None:
-        self.status.showMessage(text, timeout_ms)
-
     def refresh_recent(self) -> None:
         self.recent_menu.clear()
         files = self.settings.recent_files
@@ -232,7 +244,7 @@ class MainWindow(QMainWindow):
     def set_tool(self, name: str) -> None:
         self.actions_[name].setChecked(True)
         self.canvas.interaction.set_tool(self.tools[name])
-        self.show_message(f"{TOOL_TEXT[name]} ({TOOL_KEYS[name]}): {TOOL_HINTS[name]}", 8000)
+        self.status.showMessage(f"{TOOL_TEXT[name]} ({TOOL_KEYS[name]}): {TOOL_HINTS[name]}", 8000)
 
     def step_size(self, direction: int) -> None:
         tool = self.canvas.tool
@@ -273,7 +285,8 @@ class MainWindow(QMainWindow):
         from inpaintstudio.ui.model_manager import ModelManagerDialog
 
         if self.model_manager is None:
-            self.model_manager = ModelManagerDialog(self)
+            self.model_manager = ModelManagerDialog(self.settings, self)
+            self.model_manager.models_changed.connect(self.models_changed)
         if not self.model_manager.busy:
             self.model_manager.reload()
         self.model_manager.show()

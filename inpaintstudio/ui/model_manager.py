@@ -5,20 +5,22 @@ border support, working size, the state of the weights (ready / missing / damage
 the reason as tooltip), their size on disk, licence and origin. The buttons verify weights (sha256),
 import a public checkpoint as a variant of a family, remove an imported variant, and download weights
 from the address in their manifest entry (progress, Cancel, resumable, sha256-checked). Slow work runs
-on a :class:`~inpaintstudio.ui.background_task.BackgroundTask`, not on the GUI thread nor the fill
-worker; the dialog is not modal, so editing goes on meanwhile. Every failure ends in a message and the
-app goes on. After a change the registry and the main window's model list are refreshed, so a model
-without usable weights can never be chosen for a fill.
+as jobs on a worker of the dialog's own (a :class:`~inpaintstudio.ui.worker_bridge.WorkerBridge`: the
+convention of fills, progress and cancel through the job's context and handle), not on the GUI thread
+nor the fill worker, so a long download never delays a fill; the dialog is not modal, so editing goes
+on meanwhile. Every failure ends in a message and the app goes on. After a change the registry is
+refreshed and ``models_changed`` has the window list the models again, so a model without usable
+weights can never be chosen for a fill.
 """
 
 from __future__ import annotations
 
 import html
-import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QCloseEvent, QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -31,31 +33,48 @@ from PySide6.QtWidgets import (
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
+    QWidget,
 )
 
 from inpaintstudio.engine import registry, weights
-from inpaintstudio.errors import DownloadCancelled
+from inpaintstudio.engine.context import JobContext
+from inpaintstudio.engine.runner import JobRunner
 from inpaintstudio.ui import messages
-from inpaintstudio.ui.background_task import BackgroundTask, OnDone, Progress, Work
 from inpaintstudio.ui.icons import icon
 from inpaintstudio.ui.model_rows import COLUMNS, STATES, ModelRow, megabytes, model_rows, partial_download
-from inpaintstudio.ui.worker_bridge import describe_error
-
-if TYPE_CHECKING:
-    from inpaintstudio.ui.main_window import MainWindow
+from inpaintstudio.ui.settings import AppSettings
+from inpaintstudio.ui.worker_bridge import JobHandle, WorkerBridge, describe_error
 
 NAME_ROLE = Qt.ItemDataRole.UserRole
+# What a finished job hands on: (its value or None, the failure message or None, whether it was cancelled).
+OnDone = Callable[[Any, "str | None", bool], None]
+
+
+def byte_progress(ctx: JobContext) -> Callable[[int, int | None], None]:
+    """A download's (done, total) bytes reported as the job's progress: the fraction, and the megabytes in
+    the message once there are more than a few chunks to speak of."""
+
+    def report(done: int, total: int | None) -> None:
+        if total:
+            ctx.progress(done / total, f"{done / 1e6:.1f} of {total / 1e6:.1f} MB" if total > 1 << 16 else "")
+        else:
+            ctx.progress(0.0, f"{done / 1e6:.1f} MB" if done > 1 << 16 else "")
+
+    return report
 
 
 class ModelManagerDialog(QDialog):
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
-        self.window = window
+    models_changed = Signal()  # weights were imported, removed, downloaded or checked: list the models again
+
+    def __init__(self, settings: AppSettings, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.settings = settings
         self.setWindowTitle("Manage Models")
         self.setObjectName("modelManager")
         self.resize(1180, 520)
         self.rows: list[ModelRow] = []
-        self.task = BackgroundTask(self, "model-manager")
+        self.jobs = WorkerBridge(self, JobRunner("model-manager"))
+        self.job: JobHandle | None = None  # the running job (one at a time)
         self._task_text = ""
         self._close_when_done = False
 
@@ -128,8 +147,6 @@ class ModelManagerDialog(QDialog):
         layout.addWidget(self.details)
         layout.addLayout(task_row)
         layout.addLayout(button_row)
-        self.task.progress.connect(self._on_progress)
-        self.task.idle.connect(self._set_busy)
         self._set_busy(False)
 
     # -- the table -------------------------------------------------------------------------------------
@@ -243,25 +260,27 @@ class ModelManagerDialog(QDialog):
 
         specs = [(r.name, r.spec) for r in rows]
 
-        def work(cancel: threading.Event, progress: Progress) -> list[tuple[str, str, str]]:
+        def work(ctx: JobContext) -> list[tuple[str, str, str]]:
             results = []
             for index, (name, spec) in enumerate(specs):
-                progress(index, len(specs))
-                if cancel.is_set():
-                    break
+                ctx.progress(index / len(specs))
+                ctx.check_cancelled()
                 if spec is None:
                     results.append((name, "missing", "no weights are installed"))
                 else:
                     results.append((name, *weights.check_file(spec)))
-            progress(len(specs), len(specs))
+            ctx.progress(1.0)
             return results
 
         self._start("Checking sha256...", work, self._verified, cancellable=True)
 
-    def _verified(self, results: list[tuple[str, str, str]] | None, error: BaseException | None) -> None:
+    def _verified(self, results: list[tuple[str, str, str]] | None, error: str | None, cancelled: bool) -> None:
         self._changed(refresh_registry=False)
         if error is not None:
-            messages.error(self, "Verify weights", describe_error(error))
+            messages.error(self, "Verify weights", error)
+            return
+        if cancelled:
+            self.status.setText("Checking cancelled.")
             return
         if not results:
             self.status.setText("Nothing to check: no learned model is selected.")
@@ -279,7 +298,7 @@ class ModelManagerDialog(QDialog):
         if not families:
             messages.error(self, "Import checkpoint", "No installed model family can import checkpoints.")
             return
-        folder = self.window.settings.last_folder
+        folder = self.settings.last_folder
         path = messages.ask_open_path(self, folder, "Import a checkpoint", messages.CHECKPOINT_FILTER)
         if not path:
             return
@@ -302,16 +321,16 @@ class ModelManagerDialog(QDialog):
             if not messages.confirm(self, "Import checkpoint", f"Replace the imported model '{name}'?", "Replace"):
                 return
 
-        def work(_cancel: threading.Event, _progress: object) -> weights.WeightsSpec:
+        def work(_ctx: JobContext) -> weights.WeightsSpec:
             spec = checkpoint_import.import_checkpoint(source, family, name)
             weights.verify(spec)  # hash it here, so listing it on the GUI thread is instant
             return spec
 
         self._start(f"Importing {source.name}...", work, self._imported, cancellable=False)
 
-    def _imported(self, spec: weights.WeightsSpec | None, error: BaseException | None) -> None:
-        if error is not None:
-            messages.error(self, "Cannot import the checkpoint", describe_error(error))
+    def _imported(self, spec: weights.WeightsSpec | None, error: str | None, _cancelled: bool) -> None:
+        if spec is None:  # failed (an import cannot be cancelled)
+            messages.error(self, "Cannot import the checkpoint", error or "the import was stopped")
             return
         self._changed()
         self.select(spec.model)
@@ -346,20 +365,20 @@ class ModelManagerDialog(QDialog):
             return
         name = row.name
 
-        def work(cancel: threading.Event, progress: Progress) -> weights.WeightsSpec:
-            spec = download.install(name, progress=progress, cancel=cancel)
+        def work(ctx: JobContext) -> weights.WeightsSpec:
+            spec = download.install(name, progress=byte_progress(ctx), cancel=ctx.cancel_event)
             weights.verify(spec)
             return spec
 
-        self._start(f"Downloading {name}...", work, lambda spec, error: self._downloaded(name, spec, error))
+        self._start(f"Downloading {name}...", work, lambda *outcome: self._downloaded(name, *outcome))
 
-    def _downloaded(self, name: str, spec: weights.WeightsSpec | None, error: BaseException | None) -> None:
+    def _downloaded(self, name: str, spec: weights.WeightsSpec | None, error: str | None, cancelled: bool) -> None:
         self._changed()
-        if isinstance(error, DownloadCancelled):
+        if cancelled:
             self.status.setText(f"Download of '{name}' cancelled; the part downloaded is kept, Download resumes it.")
         elif error is not None:
             self.status.setText(f"Download of '{name}' failed.")
-            messages.error(self, "Download failed", describe_error(error))
+            messages.error(self, "Download failed", error)
         else:
             self.select(name)
             self.status.setText(f"Downloaded '{name}' ({megabytes(spec.size)}); sha256 verified, ready to use.")
@@ -367,17 +386,30 @@ class ModelManagerDialog(QDialog):
     # -- the worker thread -----------------------------------------------------------------------------
     @property
     def busy(self) -> bool:
-        return self.task.busy
+        return self.job is not None
 
-    def _start(self, text: str, work: Work, on_done: OnDone, *, cancellable: bool = True) -> None:
-        def done(result: Any, error: BaseException | None) -> None:
-            on_done(result, error)
+    def _start(
+        self, text: str, work: Callable[[JobContext], Any], on_done: OnDone, *, cancellable: bool = True
+    ) -> None:
+        """Run ``work`` as this dialog's one job; ``on_done`` follows on the GUI thread. Nothing starts while
+        another job runs (the buttons are disabled then)."""
+        if self.busy:
+            return
+        job = self.job = self.jobs.submit(work)
+
+        def done(result: Any = None, error: str | None = None, cancelled: bool = False) -> None:
+            self.job = None
+            self._set_busy(False)
+            on_done(result, error, cancelled)
             if self._close_when_done:
                 self._close_when_done = False
                 super(ModelManagerDialog, self).reject()
 
-        if self.task.start(work, done):
-            self._set_busy(True, text, cancellable)
+        job.progress.connect(self._on_progress)
+        job.finished.connect(lambda result: done(result))
+        job.failed.connect(lambda message: done(error=message))
+        job.cancelled.connect(lambda: done(cancelled=True))
+        self._set_busy(True, text, cancellable)
 
     def _set_busy(self, busy: bool = False, text: str = "", cancellable: bool = False) -> None:
         self.progress.setVisible(busy)
@@ -389,26 +421,28 @@ class ModelManagerDialog(QDialog):
             self._task_text = text
         self._update_buttons()
 
-    def _on_progress(self, done: int, total: int | None) -> None:
+    def _on_progress(self, fraction: float, message: str) -> None:
         if not self.busy:
             return
-        if total:
+        if fraction > 0:  # the bar is a busy indicator until something is counted
             self.progress.setRange(0, 1000)
-            self.progress.setValue(round(1000 * min(1.0, done / total)))
-            if total > 1 << 16:
-                self.status.setText(f"{self._task_text} {done / 1e6:.1f} of {total / 1e6:.1f} MB")
-        elif done > 1 << 16:
-            self.status.setText(f"{self._task_text} {done / 1e6:.1f} MB")
+            self.progress.setValue(round(1000 * min(1.0, fraction)))
+        if message:
+            self.status.setText(f"{self._task_text} {message}")
 
     def cancel_task(self, wait: float = 0.0) -> None:
-        """Ask the running task to stop (downloads stop between chunks; the part is kept)."""
-        self.task.cancel(wait)
+        """Ask the running job to stop (downloads stop between chunks; the part is kept); optionally wait
+        up to ``wait`` seconds for its worker to be idle."""
+        if self.job is not None:
+            self.job.cancel()
+        if wait:
+            self.jobs.runner.wait_idle(wait)
 
     def _changed(self, *, refresh_registry: bool = True) -> None:
         if refresh_registry:
             registry.refresh()
         self.reload()
-        self.window.models_changed()
+        self.models_changed.emit()
 
     # -- closing ---------------------------------------------------------------------------------------
     def reject(self) -> None:

@@ -20,9 +20,9 @@ import os
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtWidgets import QWidget
 
 from inpaintstudio.document import project
 from inpaintstudio.document.document import Change, Document
@@ -30,9 +30,9 @@ from inpaintstudio.document.recovery import AUTOSAVE_INTERVAL, AutosavePolicy, R
 from inpaintstudio.document.recovery import new_session_id as _new_session_id
 from inpaintstudio.errors import InpaintStudioError
 from inpaintstudio.ui import messages
-
-if TYPE_CHECKING:
-    from inpaintstudio.ui.main_window import MainWindow
+from inpaintstudio.ui.canvas import CanvasView
+from inpaintstudio.ui.file_controller import FileController
+from inpaintstudio.ui.status_bar import StatusBar
 
 log = logging.getLogger(__name__)
 
@@ -54,9 +54,19 @@ class RecoveryController(QObject):
     autosaved = Signal(str)  # the snapshot's path, after each successful write
     _written = Signal(object, object)  # (on_done callback, error or None), from the writer thread
 
-    def __init__(self, window: MainWindow, store: RecoveryStore | None = None) -> None:
-        super().__init__(window)
-        self.window = window
+    def __init__(
+        self,
+        status: StatusBar,
+        canvas: CanvasView,
+        files: FileController,
+        parent: QWidget,
+        store: RecoveryStore | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.status = status
+        self.canvas = canvas  # a snapshot waits for the stroke being drawn on it
+        self.files = files  # a recovered document replaces the open one as an opened file does
+        self.parent_widget = parent  # for the dialogs
         self.store = store or RecoveryStore()
         self.session = _new_session_id()
         self.policy = AutosavePolicy(autosave_interval())
@@ -106,7 +116,7 @@ class RecoveryController(QObject):
         if self._has_snapshot or self._writing:
             self._has_snapshot = False
             self._submit(lambda: self.store.discard(self.session), None)
-        self.window.status.set_autosave("")
+        self.status.set_autosave("")
 
     # -- autosaving ------------------------------------------------------------------------------------
     def _schedule(self) -> None:
@@ -121,7 +131,7 @@ class RecoveryController(QObject):
         if doc is None or self._writing or not self.policy.due(time.monotonic()):
             self._schedule()
             return
-        tool = self.window.canvas.tool
+        tool = self.canvas.tool
         if tool is not None and tool.active:
             self.timer.start(STROKE_RETRY_MS)
             return
@@ -147,7 +157,7 @@ class RecoveryController(QObject):
         self._writing -= 1
         if error is None:
             if self._has_snapshot:  # not removed meanwhile (saved or closed)
-                self.window.status.set_autosave(
+                self.status.set_autosave(
                     f"Autosaved {time.strftime('%H:%M')}",
                     f"Unsaved work is kept for recovery after a crash until you save or close.\n{self.store.folder}",
                 )
@@ -160,7 +170,7 @@ class RecoveryController(QObject):
         log.warning("autosave failed: %s", reason)
         if self._doc is not None and self._doc.dirty:
             self.policy.changed(time.monotonic())  # try again after the interval
-        self.window.status.set_autosave("Autosave failed", reason)
+        self.status.set_autosave("Autosave failed", reason)
 
     # -- the writer thread -----------------------------------------------------------------------------
     def _submit(self, work: Callable[[], object], on_done: Callable[[BaseException | None], None] | None) -> Future:
@@ -203,7 +213,7 @@ class RecoveryController(QObject):
             log.warning("cannot list recovery snapshots: %s", exc)
             return None
         for index, entry in enumerate(entries):
-            answer = messages.ask_recover(self.window, entry.describe(), len(entries) - index - 1)
+            answer = messages.ask_recover(self.parent_widget, entry.describe(), len(entries) - index - 1)
             if answer == "discard":
                 self._discard_entry(entry)
             elif answer == "recover":
@@ -218,10 +228,10 @@ class RecoveryController(QObject):
         except (InpaintStudioError, MemoryError, OSError) as exc:
             reason = "it is too large to fit in memory" if isinstance(exc, MemoryError) else str(exc)
             text = f"{entry.describe()} cannot be recovered: {reason}\n\nDelete this snapshot?"
-            if messages.confirm(self.window, "Cannot recover", text, "Delete"):
+            if messages.confirm(self.parent_widget, "Cannot recover", text, "Delete"):
                 self._discard_entry(entry)
             return None
-        if not self.window.files.replace_document(doc):
+        if not self.files.replace_document(doc):
             return None  # the user kept the open document; the snapshot stays for later
         # Keep it recoverable under this run's session before the old snapshot goes (both on the writer).
         snapshot = project.capture(doc)
@@ -234,7 +244,7 @@ class RecoveryController(QObject):
             self.store.discard(entry)
 
         self._submit(adopt, self._after_write)
-        self.window.show_message(
+        self.status.showMessage(
             f"Recovered {entry.title}. It is not saved yet: save it (Ctrl+S) or save a project (Ctrl+Alt+S).", 12000
         )
         return doc
@@ -243,4 +253,4 @@ class RecoveryController(QObject):
         try:
             self.store.discard(entry)
         except OSError as exc:
-            messages.error(self.window, "Cannot delete the snapshot", f"{entry.project}: {exc.strerror or exc}")
+            messages.error(self.parent_widget, "Cannot delete the snapshot", f"{entry.project}: {exc.strerror or exc}")

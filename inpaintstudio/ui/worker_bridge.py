@@ -1,8 +1,15 @@
-"""The Qt bridge to the engine's job runner: worker-thread callbacks become GUI-thread signals.
+"""The Qt bridge to the engine's job runner: each job gets a :class:`JobHandle` with its own signals.
 
-The runner calls ``on_progress`` / ``on_done`` on its worker thread. Emitting a signal of a QObject that
-lives in the GUI thread from another thread makes Qt queue the call, so every slot connected here runs on
-the GUI thread, where the document may be touched. The bridge never touches the document itself.
+The runner calls ``on_progress`` / ``on_done`` on its worker thread. The bridge re-emits them through
+signals of its own (it lives in the GUI thread, so Qt queues the calls), and its slots then emit the
+signals of the job's handle on the GUI thread, where the document and widgets may be touched. A
+controller connects to the handles of the jobs it submitted and hears nothing of anyone else's; the
+bridge never touches the document itself.
+
+One convention for every slow piece of work, fills and the model manager's hashing, importing and
+downloading alike: the work is ``work(ctx)`` with a :class:`~inpaintstudio.engine.context.JobContext`;
+it reports ``ctx.progress(fraction, message)`` and stops at ``ctx.check_cancelled()`` (or when
+``ctx.cancel_event`` is set); :meth:`JobHandle.cancel` asks it to.
 """
 
 from __future__ import annotations
@@ -17,32 +24,104 @@ from inpaintstudio.engine.pipeline import ModelCache, run_fill
 from inpaintstudio.engine.request import FillRequest, FillResult
 from inpaintstudio.engine.runner import CANCELLED, DONE, DROPPED, JobOutcome, JobRunner
 from inpaintstudio.errors import InpaintStudioError
+from inpaintstudio.ui.models import app_message
 
 log = logging.getLogger(__name__)
 
 
 def describe_error(error: BaseException | None) -> str:
-    """The message a person sees for a failed job: ours verbatim, anything else as an internal error."""
+    """The message a person sees for a failed job: ours verbatim (its remedy worded for the app), anything
+    else as an internal error."""
     if isinstance(error, InpaintStudioError):
-        return str(error)
+        return app_message(str(error), error.remedy)
     if isinstance(error, MemoryError):
         return "out of memory (try a smaller image, or the resize strategy)"
     return f"internal error: {type(error).__name__}: {error}"
 
 
-class FillBridge(QObject):
-    progress = Signal(int, float, str)  # job id, fraction 0..1, message
-    finished = Signal(int, object)  # job id, FillResult
-    failed = Signal(int, str)  # job id, user-facing message
-    cancelled = Signal(int)  # job id (cancelled while running, or replaced before it started)
+class JobHandle(QObject):
+    """One submitted job: its id, its outcome as signals (GUI thread), and a way to cancel it.
+
+    Exactly one of ``finished``, ``failed`` and ``cancelled`` is emitted, once; ``done`` is True from then on.
+    """
+
+    progress = Signal(float, str)  # fraction 0..1 (0: nothing counted yet), message
+    finished = Signal(object)  # the work's value (a FillResult for a fill)
+    failed = Signal(str)  # the user-facing message (describe_error)
+    cancelled = Signal()  # cancelled while running, or dropped (replaced or cancelled) before it started
+
+    def __init__(self, bridge: WorkerBridge) -> None:
+        super().__init__()
+        self._bridge = bridge
+        self.job_id = 0  # set as soon as the runner has accepted the job
+        self.done = False
+
+    def cancel(self) -> None:
+        """Ask the job to stop (a queued one is dropped); ``cancelled`` follows unless it finished first."""
+        if not self.done and self.job_id:
+            self._bridge.runner.cancel(self.job_id)
+
+
+class WorkerBridge(QObject):
+    """Jobs on one :class:`JobRunner` (one worker thread), each answered through its own handle."""
+
+    _progress = Signal(object, float, str)  # (handle, fraction, message), from the worker thread
+    _done = Signal(object, object)  # (handle, JobOutcome), from the worker thread
 
     def __init__(self, parent: QObject | None = None, runner: JobRunner | None = None) -> None:
         super().__init__(parent)
         self.runner = runner or JobRunner()
+        self._progress.connect(self._on_progress)
+        self._done.connect(self._on_done)
+
+    def submit(self, work: Callable[[JobContext], object], *, key: str | None = None) -> JobHandle:
+        """Queue ``work(ctx)``; a job with the same ``key`` replaces a stale one (it is cancelled)."""
+        handle = JobHandle(self)
+        # The callbacks hold the handle until the outcome has been delivered on the GUI thread.
+        handle.job_id = self.runner.submit(
+            work,
+            key=key,
+            on_progress=lambda _job_id, fraction, message: self._progress.emit(handle, fraction, message),
+            on_done=lambda outcome: self._done.emit(handle, outcome),
+        )
+        return handle
+
+    def cancel_all(self) -> None:
+        self.runner.cancel()
+
+    @property
+    def busy(self) -> bool:
+        return self.runner.busy
+
+    def shutdown(self, timeout: float = 5.0) -> None:
+        self.runner.shutdown(wait=True, timeout=timeout)
+
+    # -- GUI thread ------------------------------------------------------------------------------------
+    def _on_progress(self, handle: JobHandle, fraction: float, message: str) -> None:
+        if not handle.done:
+            handle.progress.emit(fraction, message)
+
+    def _on_done(self, handle: JobHandle, outcome: JobOutcome) -> None:
+        handle.done = True
+        if outcome.status == DONE:
+            handle.finished.emit(outcome.value)
+        elif outcome.status in (CANCELLED, DROPPED):
+            handle.cancelled.emit()
+        else:
+            if not isinstance(outcome.error, InpaintStudioError):
+                log.error("job %s failed", outcome.job_id, exc_info=outcome.error)
+            handle.failed.emit(describe_error(outcome.error))
+
+
+class FillBridge(WorkerBridge):
+    """The fill worker: fills (and comparisons) one at a time, with the loaded models kept between them."""
+
+    def __init__(self, parent: QObject | None = None, runner: JobRunner | None = None) -> None:
+        super().__init__(parent, runner)
         self.cache = ModelCache()
 
-    def submit(self, request: FillRequest, *, key: str | None = "fill", whole_picture: bool = False) -> int:
-        """Queue a fill; a request with the same key replaces a stale one. Returns the job id.
+    def fill(self, request: FillRequest, *, key: str | None = "fill", whole_picture: bool = False) -> JobHandle:
+        """Queue a fill; a request with the same key replaces a stale one.
 
         ``whole_picture``: the receiver will show the whole result (the compare view), so compose it on the
         worker thread; a plain fill only needs the patches the document applies.
@@ -54,32 +133,8 @@ class FillBridge(QObject):
                 _ = result.image
             return result
 
-        return self.submit_work(work, key=key)
+        return self.submit(work, key=key)
 
-    def submit_work(self, work: Callable[[JobContext], object], *, key: str | None = None) -> int:
-        return self.runner.submit(work, key=key, on_progress=self._on_progress, on_done=self._on_done)
-
-    def cancel(self, job_id: int | None = None) -> None:
-        self.runner.cancel(job_id)
-
-    @property
-    def busy(self) -> bool:
-        return self.runner.busy
-
-    def shutdown(self) -> None:
-        self.runner.shutdown(wait=True, timeout=5.0)
+    def shutdown(self, timeout: float = 5.0) -> None:
+        super().shutdown(timeout)
         self.cache.release()
-
-    # -- worker thread ---------------------------------------------------------------------------------
-    def _on_progress(self, job_id: int, fraction: float, message: str) -> None:
-        self.progress.emit(job_id, fraction, message)
-
-    def _on_done(self, outcome: JobOutcome) -> None:
-        if outcome.status == DONE:
-            self.finished.emit(outcome.job_id, outcome.value)
-        elif outcome.status in (CANCELLED, DROPPED):
-            self.cancelled.emit(outcome.job_id)
-        else:
-            if not isinstance(outcome.error, InpaintStudioError):
-                log.error("fill job %s failed", outcome.job_id, exc_info=outcome.error)
-            self.failed.emit(outcome.job_id, describe_error(outcome.error))

@@ -100,9 +100,10 @@ def test_a_whole_picture_job_is_composed_on_the_worker(small_doc, qtbot):
     bridge = FillBridge()
     try:
         for whole, composed in ((True, True), (False, False)):
-            with qtbot.waitSignal(bridge.finished, timeout=30000) as signal:
-                bridge.submit(small_doc.fill_request("telea"), key=None, whole_picture=whole)
-            result = signal.args[1]
+            job = bridge.fill(small_doc.fill_request("telea"), key=None, whole_picture=whole)
+            with qtbot.waitSignal(job.finished, timeout=30000) as signal:
+                pass
+            result = signal.args[0]
             assert ("image" in vars(result)) is composed
     finally:
         bridge.shutdown()
