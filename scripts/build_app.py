@@ -222,7 +222,7 @@ def synthetic_models(folder: Path) -> list[str]:
     torch.manual_seed(0)
     for cls in registry.all_inpainters():
         # Families only: an imported variant (registered from the builder's own manifest) defines no network.
-        if not cls.learned or "build_network" not in cls.__dict__ or not hasattr(cls, "default_config"):
+        if not cls.trainable():
             continue
         config = dict(cls.default_config)
         if getattr(cls, "width_key", None):
@@ -239,7 +239,7 @@ def synthetic_models(folder: Path) -> list[str]:
                 sha256=weights.sha256_of(path),
                 size=path.stat().st_size,
                 parameters=sum(p.numel() for p in net.parameters()),
-                input_size=int(cls.native_size or 256),
+                input_size=int(cls.caps.working_size or 256),
                 licence="test only",
                 training_data="none",
                 training="random initialisation (build smoke test)",

@@ -262,12 +262,10 @@ def _as_seen_by_the_user(text: str, folder: Path, origins: dict[str, str]) -> st
 class FillWorker:
     """A Ray actor that holds the model and fills one photo per call, like ``batch`` does locally."""
 
-    def __init__(self, model: str, device: str, sizes: dict[str, int] | None = None) -> None:
+    def __init__(self, model: str, device: str) -> None:
         self.model, self.device = model, device
         self.cache = ModelCache()
         self._problem: str | None = None
-        for name, size in (sizes or {}).items():
-            registry.get(name).working_size_override = size
         try:
             self._check()
         except InpaintStudioError as exc:
@@ -310,8 +308,8 @@ class EvalWorker(FillWorker):
     """A Ray actor that holds every model of an ``eval`` and scores one photo per call."""
 
     def __init__(self, models: list[str], device: str, sizes: dict[str, int], options: dict[str, Any]) -> None:
-        self.models, self.options = models, options
-        super().__init__(models[0], device, sizes)
+        self.models, self.options, self.sizes = models, options, sizes
+        super().__init__(models[0], device)
         self.cache = _EveryModel()
 
     def _check(self) -> None:
@@ -333,7 +331,7 @@ class EvalWorker(FillWorker):
             except (ValueError, InpaintStudioError) as exc:
                 return {"error": _as_seen_by_the_user(str(exc), folder, job["origins"])}
             rows = benchmark.evaluate(
-                cases, self.models, sketch=self.options["sketch"], device=self.device, cache=self.cache
+                cases, self.models, sketch=self.options["sketch"], device=self.device, cache=self.cache, sizes=self.sizes
             )
             return {"rows": rows}
 

@@ -108,9 +108,7 @@ def choose_model(name: str, *, sketch: bool, extend: bool) -> str:
     if name != AUTO:
         registry.get(name)  # unknown names fail here, with the list of known ones
         return name
-    from inpaintstudio.engine import selection
-
-    choice = selection.select("borders" if extend else "holes", sketch=sketch)
+    choice = registry.select("borders" if extend else "holes", sketch=sketch)
     for note in choice.notes:
         say(f"note: {note}")
     if choice.model is None:

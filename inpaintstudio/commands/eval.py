@@ -76,18 +76,12 @@ def run(args: argparse.Namespace) -> int:
             status = cls.status()
             if not status.ready:
                 raise InputError(f"model '{name}' is not ready: {status.message}", remedy=status.remedy)
-            if extend and not cls.supports_outpaint:
+            if extend and not cls.capabilities().outpaint:
                 raise InputError(f"model '{name}' cannot extend borders, so it cannot take part with --extend-fraction")
     else:
-        models = [c.name for c in registry.all_inpainters() if c.status().ready and (c.supports_outpaint or not extend)]
-    sizes = _working_sizes(args.working_size)
-    for name, size in sizes.items():
-        registry.get(name).working_size_override = size
-    try:
-        return _evaluate(args, models, extend, sizes)
-    finally:  # the command may run inside a longer-lived process (the tests): leave no override behind
-        for name in sizes:
-            registry.get(name).working_size_override = None
+        models = registry.list_models(ready=True, outpaint=True if extend else None)
+    # Each fill request carries its model's working size (FillRequest.working_size); nothing global changes.
+    return _evaluate(args, models, extend, _working_sizes(args.working_size))
 
 
 def _evaluate(args: argparse.Namespace, models: list[str], extend: bool, sizes: dict[str, int]) -> int:
@@ -116,7 +110,9 @@ def _evaluate(args: argparse.Namespace, models: list[str], extend: bool, sizes: 
             def on_row(row: benchmark.Row) -> None:
                 advance(bar, bar.n + 1, f"{row.model} {row.image}")
 
-            rows = benchmark.evaluate(cases, models, sketch=args.sketch, device=args.device, on_row=on_row)
+            rows = benchmark.evaluate(
+                cases, models, sketch=args.sketch, device=args.device, on_row=on_row, sizes=sizes
+            )
         images = len(cases)
     summary = benchmark.summarise(rows)
     benchmark.write_csv(args.out, benchmark.rows_as_dicts(rows))

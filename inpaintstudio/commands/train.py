@@ -24,13 +24,12 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from inpaintstudio.engine import registry
 from inpaintstudio.engine.device import DEVICE_CHOICES
 from inpaintstudio.errors import InpaintStudioError, InputError, TrainingDivergedError
 
 if TYPE_CHECKING:
     from inpaintstudio.training.trainer import TrainSettings
-
-FAMILIES = ("deepfillv2", "csa", "srn")
 
 
 def _key_values(items: list[str]) -> dict[str, object]:
@@ -52,7 +51,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="train a model on a folder of photos (resumable), or export a run as shipped weights",
         description="Train FAMILY on the photos in --data. Running the same command again resumes the run in --run.",
     )
-    parser.add_argument("family", choices=FAMILIES)
+    parser.add_argument("family", choices=registry.list_models(trainable=True))
     parser.add_argument("--run", type=Path, help="run folder (checkpoint, logs, samples); default runs/FAMILY")
     parser.add_argument(
         "--resume",

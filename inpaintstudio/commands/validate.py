@@ -35,10 +35,9 @@ def run(args: argparse.Namespace) -> int:
     jobs = [j.strip() for j in args.jobs.split(",") if j.strip()]
     if not jobs or any(j not in ("holes", "borders") for j in jobs):
         raise InputError("--jobs takes holes, borders or holes,borders")
-    ready = [c for c in registry.all_inpainters() if c.status().ready]
-    names = [m.strip() for m in args.models.split(",")] if args.models else [c.name for c in ready]
+    names = [m.strip() for m in args.models.split(",")] if args.models else registry.list_models(ready=True)
     for job in jobs:
-        models = [n for n in names if job == "holes" or registry.get(n).supports_outpaint]
+        models = [n for n in names if job == "holes" or registry.capabilities(n).outpaint]
         if not models:
             continue
         try:

@@ -311,7 +311,7 @@ class Document:
         exclude.flags.writeable = False
         if not exclude.any():
             exclude = None
-        elif cls.supports_exclude:
+        elif cls.capabilities().exclude:
             check_exclusion(hole, exclude)  # said at once, not after the fill has started
         image = self.display_rgb8()
         if image is not self.image:  # converted from 16 bits: already a fresh array

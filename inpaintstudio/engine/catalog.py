@@ -24,10 +24,10 @@ def model_info(cls: type) -> dict[str, object]:
     return {
         "name": cls.name,
         "kind": "learned" if cls.learned else "classical",
-        "sketch": caps["sketch"],
-        "outpaint": caps["outpaint"],
-        "exclude": bool(getattr(cls, "supports_exclude", False)),
-        "native_size": cls.working_size(),
+        "sketch": caps.sketch,
+        "outpaint": caps.outpaint,
+        "exclude": caps.exclude,
+        "native_size": caps.working_size,
         "ready": status.ready,
         "weights": status.state,
         "message": status.message,  # what is wrong; "remedy" says what to do about it, unworded

@@ -10,12 +10,13 @@ CPU with a notice when the GPU runs out of memory, so a fill is never lost to an
 from __future__ import annotations
 
 from abc import abstractmethod
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
 from inpaintstudio.engine import weights
-from inpaintstudio.engine.base import Inpainter, ModelStatus
+from inpaintstudio.engine.base import Capabilities, Inpainter, ModelStatus
 from inpaintstudio.engine.context import JobContext
 from inpaintstudio.engine.detail import AttentionMap
 from inpaintstudio.errors import DOWNLOAD, IMPORT, TRAIN, Remedy, WeightsError
@@ -41,10 +42,10 @@ class LearnedInpainter(Inpainter):
     learned: ClassVar[bool] = True
     # A network sees the crop at its working size whatever the margin, and its attention copies from
     # the context: a hole's own size on every side scored 0.12 dB above half of it on the validation
-    # photos (deepfillv2 18.28 -> 18.40 dB, detail 0.63 -> 0.65), more than that no better.
-    context: ClassVar[float] = 1.0
+    # photos (deepfillv2 18.28 -> 18.40 dB, detail 0.63 -> 0.65), more than that no better. A family
+    # declares its own caps; this is the learned families' context unless they say otherwise.
+    caps: ClassVar[Capabilities] = Capabilities(context=1.0)
     half_precision_safe: ClassVar[bool] = True  # run in float16 on CUDA
-    working_size_override: ClassVar[int | None] = None  # set per family by ``eval --working-size``
     importable: ClassVar[bool] = False  # public checkpoints can be imported (engine/checkpoint_import.py)
 
     def __init__(self, device: str = "cpu") -> None:
@@ -78,18 +79,25 @@ class LearnedInpainter(Inpainter):
         return ModelStatus(True, "ready")
 
     @classmethod
-    def working_size(cls) -> int | None:
-        """Weights trained at another scale can ask for their own working size (config "working_size");
-        ``working_size_override`` (set by ``inpaintstudio eval --working-size``) tries another one."""
-        if cls.working_size_override is not None:
-            return cls.working_size_override
+    def capabilities(cls) -> Capabilities:
+        """The declared :attr:`caps` with the installed weights' facts: their manifest entry's recorded
+        scores, and the working size they ask for (config "working_size", for weights trained at another
+        scale; a request can still ask for another, as ``inpaintstudio eval --working-size`` does)."""
         try:
             spec = cls.weights_spec()
-        except WeightsError:
+        except WeightsError:  # the manifest is unreadable; the status says so
             spec = None
-        if spec is not None and spec.config.get("working_size"):
-            return int(spec.config["working_size"])
-        return cls.native_size
+        if spec is None:
+            return replace(cls.caps, scores={})
+        return cls.caps_for(spec)
+
+    @classmethod
+    def caps_for(cls, spec: weights.WeightsSpec) -> Capabilities:
+        """The capabilities with weights ``spec`` installed (a family whose networks differ in what they
+        can do, like DeepFill v2's unguided imports, says so here)."""
+        size = spec.config.get("working_size")
+        working = int(size) if size else cls.caps.working_size
+        return replace(cls.caps, working_size=working, scores={job: dict(s) for job, s in spec.scores.items()})
 
     # -- family hooks ------------------------------------------------------------------------------
     @classmethod
@@ -103,7 +111,7 @@ class LearnedInpainter(Inpainter):
     ) -> torch.Tensor:
         """One fill on tensors: image 1x3xHxW in [-1, 1] RGB, mask 1x1xHxW (1 = hole), sketch 1x1xHxW
         or None. Returns 1x3xHxW in [-1, 1]. Runs under inference mode on ``self.device``. A family that
-        sets ``supports_exclude`` also takes ``exclude`` (1x1xHxW, 1 = never copy from here)."""
+        declares ``caps.exclude`` also takes ``exclude`` (1x1xHxW, 1 = never copy from here)."""
 
     # -- life cycle --------------------------------------------------------------------------------
     def load(self, ctx: JobContext | None = None) -> None:
@@ -128,7 +136,6 @@ class LearnedInpainter(Inpainter):
         for p in net.parameters():
             p.requires_grad_(False)
         self.spec = spec
-        self.native_size = int(spec.config.get("working_size") or type(self).native_size)
         self.net = net.to(torch.device(self.device))
         if self._use_half():
             self.net.half()
@@ -202,10 +209,10 @@ class LearnedInpainter(Inpainter):
             img = img.to(dtype) / 127.5 - 1.0
             m = torch.as_tensor(np.array(mask), device=dev)[None, None].to(dtype)
             sk = None
-            if sketch is not None and self.supports_sketch:
+            if sketch is not None and self.caps.sketch:
                 sk = torch.as_tensor(np.array(sketch), device=dev)[None, None].to(dtype)
             extra = {}
-            if exclude is not None and self.supports_exclude:
+            if exclude is not None and self.caps.exclude:
                 extra["exclude"] = torch.as_tensor(np.array(exclude), device=dev)[None, None].to(dtype)
             out = self.forward(img, m, sk, ctx, **extra)
             out = ((out.float().clamp(-1, 1) + 1.0) * 127.5).round().to(torch.uint8)

@@ -77,17 +77,18 @@ def check_request(request: FillRequest, cls: type[Inpainter]) -> None:
         message = status.message or f"model '{cls.name}' cannot run here ({status.state})"
         raise ModelUnavailableError(message, remedy=status.remedy)
     canvas, image = request.canvas, request.image_rect
+    caps = cls.capabilities()
     if request.extends:
         if not canvas.contains(image):
             raise InputError("the extent must contain the whole image (cropping is not part of a fill)")
-        if not cls.supports_outpaint:
+        if not caps.outpaint:
             raise CapabilityError(f"model '{cls.name}' cannot extend borders; choose a model that supports outpainting")
         left, top, right, bottom = canvas.padding_around(image)
         if max(left, right) > MAX_EXTEND_FACTOR * image.w or max(top, bottom) > MAX_EXTEND_FACTOR * image.h:
             raise InputError(
                 f"extending by more than {MAX_EXTEND_FACTOR:g} times the image size on a side is not supported"
             )
-    if request.exclude is not None and cls.supports_exclude:
+    if request.exclude is not None and caps.exclude:
         check_exclusion(request.mask, request.exclude)
 
 
@@ -181,7 +182,8 @@ def _fill_once(request: FillRequest, cls: type[Inpainter], ctx: JobContext, cach
         np.asarray(request.image), np.asarray(request.mask), request.sketch, request.canvas
     )
     source = (request.image_rect.w, request.image_rect.h)
-    working_size = cls.working_size()
+    caps = cls.capabilities()
+    working_size = request.working_size or caps.working_size
     exclude = None
     if request.exclude is not None and request.exclude.any():
         exclude = processing.pad_map(request.exclude, request.canvas)
@@ -191,16 +193,16 @@ def _fill_once(request: FillRequest, cls: type[Inpainter], ctx: JobContext, cach
         native_size=working_size,
         strategy=request.strategy,
         margin=request.margin,
-        context=cls.context,
-        min_side=cls.min_size,
-        exclude=exclude if cls.supports_exclude else None,
+        context=caps.context,
+        min_side=caps.min_size,
+        exclude=exclude if caps.exclude else None,
     )
-    if sketch is not None and not cls.supports_sketch:
+    if sketch is not None and not caps.sketch:
         # strokes the user keeps elsewhere in the photo are not this fill's business
         if any(sketch[region.slices()].any() for region in regions):
             ctx.notice(f"model '{cls.name}' does not use sketch strokes; they were ignored")
         sketch = None
-    if exclude is not None and not cls.supports_exclude:
+    if exclude is not None and not caps.exclude:
         if any(exclude[region.slices()].any() for region in regions):
             ctx.notice(
                 f"model '{cls.name}' spreads the colours at the hole's edge inward and cannot leave out a sampling "
@@ -219,7 +221,9 @@ def _fill_once(request: FillRequest, cls: type[Inpainter], ctx: JobContext, cach
     patches: list[Patch] = []
     for index, region in enumerate(regions):
         ctx.check_cancelled()
-        stage = ctx.stage(0.05 + 0.95 * index / len(regions), 0.05 + 0.95 * (index + 1) / len(regions))
+        stage = ctx.stage(
+            0.05 + 0.95 * index / len(regions), 0.05 + 0.95 * (index + 1) / len(regions), working_size=working_size
+        )
         stage.progress(0.0, f"filling region {index + 1} of {len(regions)}")
         rows, cols = region.slices()
         region_hole = hole[rows, cols]
@@ -232,8 +236,8 @@ def _fill_once(request: FillRequest, cls: type[Inpainter], ctx: JobContext, cach
             region_hole,
             None if sketch is None else sketch[rows, cols],
             native_size=working_size,
-            pad_multiple=cls.pad_multiple,
-            min_size=cls.min_size,
+            pad_multiple=caps.pad_multiple,
+            min_size=caps.min_size,
             exclude=region_exclude,
         )
         # Only inpainters that honour an exclusion are given one (the keyword is theirs alone).

@@ -1,8 +1,15 @@
-"""The registry of inpainters: the only place that knows which models exist.
+"""The registry of inpainters: the only place that knows which models exist, and what to ask about them.
 
 Built-in inpainters register themselves with the :func:`register` decorator when their module is
 imported; imported checkpoint variants (``deepfillv2-places2``) are registered from the user's model
-manifest as subclasses of their family. Nothing else in the code base keeps a list of model names.
+manifest as subclasses of their family. Nothing else in the code base keeps a list of model names; it
+asks here instead:
+
+- :func:`list_models` -- the names of the models with given capabilities (``list_models(outpaint=True,
+  ready=True)``: what can extend borders here; ``list_models(trainable=True)``: the families
+  ``inpaintstudio train`` knows);
+- :func:`capabilities` -- one model's :class:`~inpaintstudio.engine.base.Capabilities`;
+- :func:`select` -- what ``auto`` picks for a job (the rule is engine/selection.py's).
 """
 
 from __future__ import annotations
@@ -12,7 +19,8 @@ import logging
 import threading
 from typing import TypeVar
 
-from inpaintstudio.engine.base import Inpainter
+from inpaintstudio.engine import selection
+from inpaintstudio.engine.base import Capabilities, Inpainter
 from inpaintstudio.errors import UnknownModelError, WeightsError
 
 log = logging.getLogger(__name__)
@@ -122,3 +130,42 @@ def all_inpainters() -> list[type[Inpainter]]:
     _load_builtins()
     with _lock:
         return list(_registry.values())
+
+
+def capabilities(name: str) -> Capabilities:
+    """What model ``name`` can do with the weights installed now, and its recorded scores."""
+    return get(name).capabilities()
+
+
+def list_models(
+    *,
+    sketch: bool | None = None,
+    outpaint: bool | None = None,
+    exclude: bool | None = None,
+    learned: bool | None = None,
+    ready: bool | None = None,
+    trainable: bool | None = None,
+) -> list[str]:
+    """The names of the registered models that match every filter given (None: either way), in
+    registration order: built-ins, then imported variants."""
+    wanted = {"sketch": sketch, "outpaint": outpaint, "exclude": exclude}
+    names = []
+    for cls in all_inpainters():
+        if learned is not None and bool(cls.learned) != learned:
+            continue
+        if trainable is not None and cls.trainable() != trainable:
+            continue
+        if any(want is not None for want in wanted.values()):
+            caps = cls.capabilities()
+            if any(want is not None and bool(getattr(caps, key)) != want for key, want in wanted.items()):
+                continue
+        if ready is not None and cls.status().ready != ready:
+            continue
+        names.append(cls.name)
+    return names
+
+
+def select(job: str, *, sketch: bool = False) -> selection.Choice:
+    """The model ``auto`` picks for ``job`` ("holes" or "borders"), and why; with ``sketch``, one that
+    follows strokes where one is as good (engine/selection.py)."""
+    return selection.choose(job, all_inpainters(), sketch=sketch)

@@ -50,6 +50,9 @@ class FillRequest:
     # H x W bool, True = never copy from here (the sampling exclusion), or None. Only known pixels matter:
     # excluded hole pixels are filled like any other.
     exclude: np.ndarray | None = None
+    # The side crops are scaled to before the model sees them; None = the model's own (its weights', else
+    # its declared one: Capabilities.working_size). ``inpaintstudio eval --working-size`` tries others.
+    working_size: int | None = None
 
     def __post_init__(self) -> None:
         image = np.asarray(self.image)
@@ -72,6 +75,8 @@ class FillRequest:
             object.__setattr__(self, "exclude", _frozen(_as_bool(exclude), bool))
         if self.strategy not in STRATEGIES:
             raise ValueError(f"strategy must be one of {STRATEGIES}")
+        if self.working_size is not None and self.working_size < 1:
+            raise ValueError(f"working_size must be a positive number of pixels, got {self.working_size}")
 
     @property
     def image_rect(self) -> Rect:

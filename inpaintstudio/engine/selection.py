@@ -12,17 +12,20 @@ classical fills' in ``models/scores.json``. For each job ("holes", "borders"):
 - the highest hole PSNR wins; a learned model is never chosen over a classical fill that scores better,
   and unscored learned weights (an import) are never chosen automatically;
 - with sketch strokes, the best sketch-capable candidate wins if it is not below any classical fill.
+
+This module is the rule alone: it is handed the inpainter classes to choose among and reads their
+:meth:`~inpaintstudio.engine.base.Inpainter.capabilities`. ``registry.select(job)`` is how the rest of the
+code asks; this module imports neither the registry nor the inpainters, so there is no circle between them.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from inpaintstudio import paths
-from inpaintstudio.engine import registry
-from inpaintstudio.errors import WeightsError
 
 SCORES_FILE = "scores.json"
 JOBS = ("holes", "borders")
@@ -46,43 +49,35 @@ def classical_scores() -> dict[str, dict[str, dict[str, float]]]:
     return {job: dict(data.get(job, {})) for job in JOBS}
 
 
-def recorded(model: str, job: str) -> dict[str, float] | None:
-    """A model's recorded validation scores for ``job``, or None if it was never measured."""
-    cls = registry.get(model)
-    if getattr(cls, "learned", False):
-        try:
-            spec = cls.weights_spec()
-        except WeightsError:
-            return None
-        scores = dict(spec.scores.get(job, {})) if spec is not None else {}
-        return scores or None
-    return classical_scores().get(job, {}).get(model)
-
-
 def _fmt(scores: dict[str, Any]) -> str:
     return f"{scores['psnr']:.2f} dB, detail {scores.get('detail', float('nan')):.2f}"
 
 
-def select(job: str, *, sketch: bool = False) -> Choice:
+def choose(job: str, candidates: Iterable[Any], *, sketch: bool = False) -> Choice:
+    """The model ``auto`` picks for ``job`` among ``candidates`` (inpainter classes; see the module doc)."""
     if job not in JOBS:
         raise ValueError(f"job must be one of {JOBS}")
     notes: list[str] = []
     scored: list[tuple[str, dict[str, float], bool]] = []
     fallback: list[str] = []
-    for cls in registry.all_inpainters():
-        if job == "borders" and not cls.supports_outpaint:
+    guided: set[str] = set()
+    for cls in candidates:
+        caps = cls.capabilities()
+        if job == "borders" and not caps.outpaint:
             continue
         status = cls.status()
         if not status.ready:
             if cls.learned and status.state in ("missing", "damaged"):
                 notes.append(f"{cls.name} skipped: its weights are {status.state}")
             continue
-        scores = recorded(cls.name, job)
-        if scores is None or "psnr" not in scores:
+        scores = dict(caps.scores.get(job, {}))
+        if "psnr" not in scores:
             if not cls.learned:
                 fallback.append(cls.name)
             continue
         scored.append((cls.name, scores, bool(cls.learned)))
+        if caps.sketch:
+            guided.add(cls.name)
     if not scored:
         if fallback:
             return Choice(fallback[0], "no recorded scores: the first classical fill", tuple(notes))
@@ -92,9 +87,9 @@ def select(job: str, *, sketch: bool = False) -> Choice:
     detailed = [(n, s) for n, s in eligible if s.get("detail", 0.0) >= MIN_DETAIL] or eligible
     name, scores = max(detailed, key=lambda item: item[1]["psnr"])
     reason = f"best recorded score for {job}: {_fmt(scores)}"
-    if sketch and not registry.get(name).supports_sketch:
-        guided = [(n, s) for n, s in detailed if registry.get(n).supports_sketch]
-        if guided:
-            name, scores = max(guided, key=lambda item: item[1]["psnr"])
+    if sketch and name not in guided:
+        following = [(n, s) for n, s in detailed if n in guided]
+        if following:
+            name, scores = max(following, key=lambda item: item[1]["psnr"])
             reason = f"best recorded score for {job} among models that follow sketch strokes: {_fmt(scores)}"
     return Choice(name, reason, tuple(notes))

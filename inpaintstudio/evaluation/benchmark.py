@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -132,15 +132,20 @@ def evaluate(
     device: str = "auto",
     on_row: Callable[[Row], None] | None = None,
     cache: ModelCache | None = None,
+    sizes: Mapping[str, int] | None = None,
 ) -> list[Row]:
     """Every model on every case, model by model; ``cache`` keeps models loaded across calls (a Ray
-    worker of ``eval --ray`` scores one photo per call)."""
+    worker of ``eval --ray`` scores one photo per call). ``sizes``: {model: working size} for models to
+    run at another working size than their own (``eval --working-size``; FillRequest.working_size)."""
     rows: list[Row] = []
     cache = cache or ModelCache()
     for entry in models:
         model, plain = split_variant(entry)
         cls = registry.get(model)
-        use_sketch = sketch == "auto" and cls.supports_sketch
+        caps = cls.capabilities()
+        working_size = (sizes or {}).get(model)
+        use_sketch = sketch == "auto" and caps.sketch
+        sketch_scale = working_size or caps.working_size
         # Load once before timing, so the per-image time is the fill alone.
         cache.get(cls, resolve_device(device) if cls.learned else "cpu", JobContext())
         for case in cases:
@@ -151,10 +156,11 @@ def evaluate(
                     case.image,
                     case.hole,
                     model,
-                    sketch=sketch_for(case.image, case.hole, cls.working_size()) if use_sketch else None,
+                    sketch=sketch_for(case.image, case.hole, sketch_scale) if use_sketch else None,
                     device=device,
                     detail=not plain,
                     blend=not plain,
+                    working_size=working_size,
                 )
             else:
                 request = FillRequest(
@@ -165,6 +171,7 @@ def evaluate(
                     device=device,
                     detail=not plain,
                     blend=not plain,
+                    working_size=working_size,
                 )
             started = time.perf_counter()
             result = run_fill(request, JobContext(), cache)

@@ -1,7 +1,9 @@
 """DeepFillv2: gated convolutions, a coarse network and a refinement network with contextual attention.
 
 Config (the manifest's ``config``; every key optional, missing ones take ``DEFAULT_CONFIG``'s value: the
-original's, except the 6-channel sketch input; unknown keys are ignored):
+original's, except the 6-channel sketch input; unknown keys are ignored). ``DEFAULT_CONFIG`` completes
+the config of weights made elsewhere; new weights start from the inpainter's ``default_config``
+(engine/inpainters/deepfill.py: cnum 24, as shipped), which training uses:
 
 ``cnum``           width; 48 in the original (conv1 has cnum/2 = 24 channels after gating). Multiple of 4.
 ``in_channels``    5 = unguided ``cat[x * (1 - m), ones, m]``; 6 = sketch-guided

@@ -68,8 +68,8 @@ class TrainSettings:
 class Recipe(ABC):
     """A family's networks, optimisers and training step."""
 
-    family: str
-    default_network: dict[str, Any]
+    family: str  # the registered inpainter it trains
+    default_network: dict[str, Any]  # set by register_recipe: the inpainter's default_config
     default_options: dict[str, Any]
 
     def __init__(self, settings: TrainSettings, device: torch.device) -> None:

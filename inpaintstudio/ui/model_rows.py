@@ -62,7 +62,7 @@ def model_rows() -> list[ModelRow]:
             fields = model_info(cls)
             remedy = fields.get("remedy")
             fields["message"] = manager_message(str(fields.get("message") or ""), Remedy(**remedy) if remedy else None)
-            size = cls.working_size()
+            size = cls.capabilities().working_size
         except Exception as exc:  # noqa: BLE001 - shown as the reason
             log.exception("describing model %s failed", cls.name)
             fields = {"kind": "learned" if cls.learned else "classical", "sketch": False, "outpaint": False}

@@ -122,7 +122,7 @@ def test_tf_converted_layout(home):
     registry.refresh()
     cls = registry.get("deepfillv2-places2")
     assert cls.status().ready
-    assert cls.capabilities()["sketch"] is False
+    assert cls.capabilities().sketch is False
     out, _ = _fill(cls)
     assert out.shape == (64, 80, 3) and out.dtype == np.uint8
     _, ctx = _fill(cls, sketch=np.ones((64, 80), bool))
@@ -249,3 +249,45 @@ def test_not_a_deepfill_checkpoint(home):
     torch.save({"G": {"encoder.weight": torch.zeros(3)}}, path)
     with pytest.raises(WeightsError, match="not a DeepFillv2 checkpoint"):
         checkpoint_import.import_checkpoint(path, "deepfillv2")
+
+
+def test_an_unguided_import_shows_no_sketch_anywhere(home, monkeypatch):
+    """The model panel, the model manager, ``inpaintstudio models`` and ``auto`` read one source."""
+    from dataclasses import replace
+
+    from inpaintstudio.engine import catalog, selection
+    from inpaintstudio.engine.base import Capabilities, Inpainter
+    from inpaintstudio.ui import models as panel
+
+    path = home / "states_tf_places2.pth"
+    save_checkpoint(path, fake_generator("tf"))
+    spec = checkpoint_import.import_checkpoint(path, "deepfillv2")
+    registry.refresh()
+    name = spec.model
+    assert registry.get(name).caps.sketch  # declared by the family: the 6-channel network follows strokes
+    assert registry.capabilities(name).sketch is False  # these weights cannot
+    assert name not in registry.list_models(sketch=True) and name in registry.list_models(sketch=False)
+    assert catalog.model_info(registry.get(name))["sketch"] is False  # the manager and `models`
+    monkeypatch.setattr(panel, "recommendations", dict)
+    assert panel.model_info(name).sketch is False  # the panel
+    # auto, asked for a model that follows strokes, does not take the import for one
+    folder = spec.path.parent
+    specs = weights.read_manifest(folder)
+    scored = {"holes": {"psnr": 30.0, "l1": 0.01, "detail": 0.9}}
+    weights.write_manifest(folder, [s.__class__(**{**s.to_json(), "scores": scored}) for s in specs])
+
+    class Guided(Inpainter):  # a lower-scoring fill that does follow strokes
+        name = "guided-rival"
+        caps = Capabilities(sketch=True)
+
+        @classmethod
+        def capabilities(cls) -> Capabilities:
+            return replace(cls.caps, scores={"holes": {"psnr": 20.0, "l1": 0.05, "detail": 0.9}})
+
+        def inpaint(self, image, mask, sketch, ctx):
+            return image
+
+    assert selection.choose("holes", [registry.get(name), Guided]).model == name
+    choice = selection.choose("holes", [registry.get(name), Guided], sketch=True)
+    assert choice.model == "guided-rival" and "follow sketch strokes" in choice.reason
+

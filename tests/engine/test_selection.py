@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from inpaintstudio.cli import main
-from inpaintstudio.engine import selection, weights
+from inpaintstudio.engine import registry, selection, weights
 
 
 @pytest.fixture
@@ -32,7 +32,7 @@ def test_the_best_recorded_learned_model_is_chosen(models):
         {"deepfillv2": holes(18.3, 0.63), "csa": holes(17.2, 0.7)},
         {"holes": {"telea": {"psnr": 17.4, "detail": 0.27}, "patchmatch": {"psnr": 17.8, "detail": 0.83}}},
     )
-    choice = selection.select("holes")
+    choice = registry.select("holes")
     assert choice.model == "deepfillv2"
     assert "18.30 dB" in choice.reason
 
@@ -43,9 +43,9 @@ def test_learned_weights_scoring_below_a_classical_fill_are_never_chosen(models)
         {"deepfillv2": holes(17.0, 0.9), "csa": holes(15.1, 0.4)},
         {"holes": {"telea": {"psnr": 17.4, "detail": 0.27}, "patchmatch": {"psnr": 17.3, "detail": 1.0}}},
     )
-    assert selection.select("holes").model == "patchmatch"
+    assert registry.select("holes").model == "patchmatch"
     # not even for sketch strokes, which only the learned model follows
-    assert selection.select("holes", sketch=True).model == "patchmatch"
+    assert registry.select("holes", sketch=True).model == "patchmatch"
 
 
 def test_a_blurring_fill_is_not_chosen_over_one_that_keeps_the_texture(models):
@@ -54,25 +54,25 @@ def test_a_blurring_fill_is_not_chosen_over_one_that_keeps_the_texture(models):
         {},
         {"holes": {"navier-stokes": {"psnr": 17.9, "detail": 0.28}, "patchmatch": {"psnr": 17.8, "detail": 0.83}}},
     )
-    assert selection.select("holes").model == "patchmatch"
+    assert registry.select("holes").model == "patchmatch"
 
 
 def test_unscored_weights_are_never_chosen(models):
     set_scores(models, {}, {"holes": {"telea": {"psnr": 10.0, "detail": 0.6}}})
-    assert selection.select("holes").model == "telea"
+    assert registry.select("holes").model == "telea"
 
 
 def test_damaged_weights_are_skipped_with_a_note(models):
     set_scores(models, {"deepfillv2": holes(19.0, 0.8)}, {"holes": {"patchmatch": {"psnr": 17.8, "detail": 0.8}}})
     (models / "deepfillv2.safetensors").write_bytes(b"broken")
-    choice = selection.select("holes")
+    choice = registry.select("holes")
     assert choice.model == "patchmatch"
     assert any("deepfillv2 skipped: its weights are" in n for n in choice.notes)
 
 
 def test_borders_without_srn_weights_go_to_patchmatch_with_a_note(models):
     set_scores(models, {}, {"borders": {"patchmatch": {"psnr": 16.2, "detail": 0.97}}})
-    choice = selection.select("borders")
+    choice = registry.select("borders")
     assert choice.model == "patchmatch"
     assert any(n.startswith("srn skipped") for n in choice.notes)
 

@@ -96,7 +96,7 @@ def test_sketch_of_the_true_edges_improves_deepfill(make_hole):
 
     from inpaintstudio.evaluation.benchmark import sketch_for
 
-    working = registry.get("deepfillv2").working_size()
+    working = registry.capabilities("deepfillv2").working_size
     plain_l1 = guided_l1 = 0.0
     for name in ("chickens.jpg", "eiffel-tower.jpg", "giraffe.jpg"):
         photo = np.asarray(Image.open(FIXTURES / name).convert("RGB")).copy()

@@ -80,7 +80,7 @@ def test_sketch_for_is_inside_the_hole_and_thin(photo, make_hole):
 
 def test_a_learned_model_can_be_scored_at_another_working_size(capsys, tmp_path, eval_set):
     """``--working-size`` changes what the model sees (so the scores change), is named in the report,
-    and leaves nothing behind in the process; a classical model has no working size to change."""
+    and leaves nothing behind in the process (the size travels in each FillRequest); a classical model has no working size to change."""
     from inpaintstudio.engine import registry
 
     if not registry.get("deepfillv2").status().ready:
@@ -93,7 +93,7 @@ def test_a_learned_model_can_be_scored_at_another_working_size(capsys, tmp_path,
         assert main([*args, "--working-size", f"deepfillv2={size}", "--out", str(out)]) == 0
         assert f"deepfillv2 {size} px" in (tmp_path / f"r{size}.md").read_text()
         scores[size] = [float(r["l1_hole"]) for r in csv.DictReader(out.open())]
-        assert registry.get("deepfillv2").working_size_override is None
+        assert registry.capabilities("deepfillv2").working_size == 192  # the weights' own, unchanged
     assert scores["64"] != scores["192"]
     capsys.readouterr()
     args = [

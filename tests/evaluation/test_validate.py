@@ -7,7 +7,7 @@ import json
 import pytest
 
 from inpaintstudio.cli import main
-from inpaintstudio.engine import selection, weights
+from inpaintstudio.engine import registry, selection, weights
 from inpaintstudio.paths import PACKAGE_DIR
 
 FIXTURES = PACKAGE_DIR.parent / "tests" / "fixtures"
@@ -36,7 +36,7 @@ def test_validate_records_scores_where_auto_reads_them(models, capsys):
     # recording again replaces the card's section instead of adding a second one
     assert main(["validate", "--photos", str(FIXTURES), "--models", "deepfillv2", "--jobs", "holes", "--record"]) == 0
     assert (models / "deepfillv2.md").read_text().count(validate_section()) == 1
-    assert selection.recorded("deepfillv2", "holes") == spec.scores["holes"]
+    assert registry.capabilities("deepfillv2").scores["holes"] == spec.scores["holes"]
 
 
 def validate_section() -> str:

@@ -39,20 +39,21 @@ def _small(cls: type[LearnedInpainter]) -> tuple[torch.nn.Module, LearnedInpaint
 
 
 def _inputs(cls: type[LearnedInpainter]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
-    side = max(64, cls.min_size, cls.pad_multiple)
-    side += (-side) % cls.pad_multiple
+    caps = cls.caps
+    side = max(64, caps.min_size, caps.pad_multiple)
+    side += (-side) % caps.pad_multiple
     # Not square (catches height / width mix-ups) unless the multiple makes that expensive.
-    h, w = side, side if cls.pad_multiple >= 64 else side + 2 * max(8, cls.pad_multiple)
+    h, w = side, side if caps.pad_multiple >= 64 else side + 2 * max(8, caps.pad_multiple)
     gen = torch.Generator().manual_seed(1)
     image = torch.rand(1, 3, h, w, generator=gen) * 2 - 1
     mask = torch.zeros(1, 1, h, w)
-    if cls.supports_outpaint:
+    if caps.outpaint:
         mask[..., :, w - w // 4 :] = 1  # a new strip on the right and one on top
         mask[..., : h // 8, :] = 1
     else:
         mask[..., h // 4 : h // 2, w // 3 : w // 2 + 5] = 1
     sketch = None
-    if cls.supports_sketch:
+    if caps.sketch:
         sketch = torch.zeros(1, 1, h, w)
         sketch[..., h // 3, :] = 1
     return image, mask, sketch

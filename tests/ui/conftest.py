@@ -16,7 +16,7 @@ from PySide6.QtTest import QTest  # noqa: E402
 
 from inpaintstudio.document.document import Document  # noqa: E402
 from inpaintstudio.engine import registry  # noqa: E402
-from inpaintstudio.engine.base import Inpainter  # noqa: E402
+from inpaintstudio.engine.base import Capabilities, Inpainter  # noqa: E402
 from inpaintstudio.ui import messages  # noqa: E402
 
 
@@ -131,7 +131,7 @@ class SlowInpainter(Inpainter):
     name = "test-slow"
     label = "Slow (test)"
     summary = "A deliberately slow fill for tests"
-    supports_outpaint = True
+    caps = Capabilities(outpaint=True)
     started = threading.Event()
 
     def inpaint(self, image, mask, sketch, ctx):  # noqa: ANN001, ANN201

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from inpaintstudio.engine import selection
+from inpaintstudio.engine import registry
 
 
 def _item(window, name):  # noqa: ANN001
@@ -13,8 +13,8 @@ def _item(window, name):  # noqa: ANN001
 
 
 def test_the_recommended_models_are_starred_with_the_reason(window):  # noqa: ANN001
-    holes = selection.select("holes")
-    borders = selection.select("borders")
+    holes = registry.select("holes")
+    borders = registry.select("borders")
     assert holes.model and borders.model
     item = _item(window, holes.model)
     assert item.text(0).endswith("\u2605")
@@ -26,7 +26,7 @@ def test_the_recommended_models_are_starred_with_the_reason(window):  # noqa: AN
 
 def test_a_first_start_selects_the_recommended_model_and_another_choice_names_it(window):  # noqa: ANN001
     panel = window.model_panel
-    holes = selection.select("holes")
+    holes = registry.select("holes")
     assert panel.current_model() == holes.model
     panel.select("telea")
     assert "Recommended for filling holes" in panel.summary.text()

@@ -24,7 +24,7 @@ from typing import IO, ClassVar
 import cv2
 import numpy as np
 
-from inpaintstudio.engine.base import Inpainter, ModelStatus
+from inpaintstudio.engine.base import Capabilities, Inpainter, ModelStatus
 from inpaintstudio.engine.context import JobContext
 from inpaintstudio.engine.registry import register
 from inpaintstudio.errors import InputError, ModelUnavailableError
@@ -185,11 +185,9 @@ class PatchMatchInpainter(Inpainter):
     name = "patchmatch"
     label = "PatchMatch"
     summary = "Copies texture patches from the rest of the image; also extends borders"
-    supports_outpaint = True
-    supports_exclude = True
-    # PatchMatch's cost grows with the hole and the source area; above this side the crop is filled at
-    # this size and scaled up, which keeps a 24-megapixel border extension to seconds.
-    native_size = 2048
+    # PatchMatch's cost grows with the hole and the source area; above working_size the crop is filled at
+    # that size and scaled up, which keeps a 24-megapixel border extension to seconds.
+    caps = Capabilities(outpaint=True, exclude=True, working_size=2048)
     patch_size: ClassVar[int] = 3  # radius: 7 x 7 patches, the library's recommended setting
     seed: ClassVar[int] = 0  # fixed, so the same input gives the same fill
 

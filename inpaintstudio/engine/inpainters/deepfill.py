@@ -1,19 +1,21 @@
 """``deepfillv2``: gated convolutions + contextual attention (Yu et al., 2019), optionally sketch-guided.
 
 The shipped weights are the sketch-guided variant (6 input channels); imported public checkpoints are
-unguided (5 channels) and ignore sketches with a notice. The network is chosen from the manifest
+unguided (5 channels): their capabilities say no sketch, so the pipeline leaves strokes out with a notice. The network is chosen from the manifest
 config (see :mod:`inpaintstudio.networks.deepfill`). torch is imported only inside methods.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from inpaintstudio.engine import weights
+from inpaintstudio.engine.base import Capabilities
 from inpaintstudio.engine.context import JobContext
 from inpaintstudio.engine.detail import AttentionMap
 from inpaintstudio.engine.learned import LearnedInpainter
 from inpaintstudio.engine.registry import register
-from inpaintstudio.errors import WeightsError
 
 if TYPE_CHECKING:
     import torch
@@ -32,16 +34,19 @@ class DeepFillV2Inpainter(LearnedInpainter):
     name = "deepfillv2"
     label = "DeepFill v2"
     summary = "Gated convolutions with contextual attention; general holes, follows sketch strokes"
-    native_size = 512
-    pad_multiple = 8
-    min_size = 64
-    supports_sketch = True
-    supports_exclude = True  # its contextual attention leaves excluded candidates out
+    caps = Capabilities(
+        sketch=True,  # the 6-channel network; an unguided import says otherwise (caps_for)
+        exclude=True,  # its contextual attention leaves excluded candidates out
+        working_size=512,
+        pad_multiple=8,
+        min_size=64,
+        context=1.0,  # see LearnedInpainter.caps
+    )
     importable = True
-    # Configuration of a newly trained model, and the key that sets its width (used by training and by
-    # the registry-driven tests); the original width is cnum 48.
+    # Configuration of newly trained weights (training/recipes/deepfill.py starts from it), as the shipped
+    # weights have it; the original width is cnum 48. width_key sets the width (the registry-driven tests).
     default_config: ClassVar[dict[str, Any]] = {
-        "cnum": 48,
+        "cnum": 24,
         "in_channels": 6,
         "channel_order": "rgb",
         "padding": "same",
@@ -56,15 +61,10 @@ class DeepFillV2Inpainter(LearnedInpainter):
         return build_deepfill(config)
 
     @classmethod
-    def capabilities(cls) -> dict[str, object]:
-        caps = super().capabilities()
-        try:
-            spec = cls.weights_spec()
-        except WeightsError:
-            spec = None
-        if spec is not None:  # an unguided (5-channel) checkpoint cannot use strokes
-            caps["sketch"] = int(spec.config.get("in_channels", 6)) == 6
-        return caps
+    def caps_for(cls, spec: weights.WeightsSpec) -> Capabilities:
+        caps = super().caps_for(spec)
+        # an unguided (5-channel) checkpoint cannot use strokes
+        return replace(caps, sketch=caps.sketch and int(spec.config.get("in_channels", 6)) == 6)
 
     def forward(
         self,

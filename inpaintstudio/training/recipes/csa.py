@@ -28,12 +28,13 @@ from inpaintstudio.networks.csa import FeatureDiscriminator, PatchDiscriminator,
 from inpaintstudio.training.dataset import ImageFolderDataset
 from inpaintstudio.training.features import SequentialTaps, VGGFeatures
 from inpaintstudio.training.losses import ra_lsgan_d_loss, ra_lsgan_g_loss
+from inpaintstudio.training.recipes import register_recipe
 from inpaintstudio.training.trainer import Recipe, TrainSettings
 
 
+@register_recipe
 class CSARecipe(Recipe):
-    family = "csa"
-    default_network: dict[str, Any] = {"ngf": 16, "rough_ngf": 16}
+    family = "csa"  # the network: CSAInpainter.default_config
     default_options: dict[str, Any] = {
         "l1_weight": 1.0,
         "gan_weight": 0.002,

@@ -23,18 +23,13 @@ from torch import nn
 from inpaintstudio.networks.deepfill import SNPatchGANDiscriminator, build_deepfill
 from inpaintstudio.training.dataset import ImageFolderDataset
 from inpaintstudio.training.losses import hinge_d_loss, hinge_g_loss
+from inpaintstudio.training.recipes import register_recipe
 from inpaintstudio.training.trainer import Recipe, TrainSettings
 
 
+@register_recipe
 class DeepFillRecipe(Recipe):
-    family = "deepfillv2"
-    default_network: dict[str, Any] = {
-        "cnum": 24,
-        "in_channels": 6,
-        "channel_order": "rgb",
-        "padding": "same",
-        "fuse": True,
-    }
+    family = "deepfillv2"  # the network: DeepFillV2Inpainter.default_config
     default_options: dict[str, Any] = {
         "l1_weight": 1.0,
         "hole_weight": 0.0,

@@ -25,15 +25,13 @@ from inpaintstudio.networks.srn import SRNContextCritic, SRNGlobalCritic, build_
 from inpaintstudio.training.dataset import ImageFolderDataset
 from inpaintstudio.training.features import SequentialTaps, VGGFeatures
 from inpaintstudio.training.losses import id_mrf_loss, rsv_confidence, wgan_gp_penalty
+from inpaintstudio.training.recipes import register_recipe
 from inpaintstudio.training.trainer import Recipe, TrainSettings
 
 
+@register_recipe
 class SRNRecipe(Recipe):
-    family = "srn"
-    # The paper's scenes layout: half the canvas width known, full height as context. The faces layout
-    # [2, 2] (a quarter known) reached 13.2 dB on the validation borders at 876 CPU steps, [1, 2] 15.4 dB
-    # at 482: borders are restored from a whole side's context, never from a corner.
-    default_network: dict[str, Any] = {"cnum": 32, "expand": [1, 2], "rho": 0.5, "channel_order": "rgb"}
+    family = "srn"  # the network: SRNInpainter.default_config (the paper's scenes layout, expand [1, 2])
     default_options: dict[str, Any] = {
         "rsv_weight": 4.2,
         "ae_weight": 1.2,
