@@ -62,7 +62,7 @@ class Comparison:
         self.slots = [CompareSlot(model, labels.get(model, model)) for model in unique]
         if request.exclude is not None:
             for slot in self.slots:
-                slot.ignores_exclusion = not registry.get(slot.model).supports_exclude
+                slot.ignores_exclusion = not registry.capabilities(slot.model).exclude
         self.chosen: int | None = None
         self._listeners: list[Callable[[int], None]] = []
 

@@ -21,8 +21,12 @@ class JobContext:
         job_id: int = 0,
         progress: ProgressCallback | None = None,
         cancel_event: threading.Event | None = None,
+        working_size: int | None = None,
     ) -> None:
         self.job_id = job_id
+        # The side crops are scaled to for this job (FillRequest.working_size, else the model's own; set by
+        # the pipeline); a model that scales inside itself (SRN) reads it here. None: not known.
+        self.working_size = working_size
         self._progress = progress
         self._cancel = cancel_event or threading.Event()
         self.notices: list[str] = []
@@ -53,12 +57,13 @@ class JobContext:
             overall = self._base + self._span * min(1.0, max(0.0, fraction))
             self._progress(overall, message)
 
-    def stage(self, start: float, end: float) -> JobContext:
+    def stage(self, start: float, end: float, *, working_size: int | None = None) -> JobContext:
         """A view of this context whose progress 0..1 maps onto ``start .. end`` of the whole job.
 
-        The pipeline runs each masked region as a stage, so an inpainter can simply report 0..1.
+        The pipeline runs each masked region as a stage, so an inpainter can simply report 0..1; it also
+        tells the stage the working size (``working_size``; default: this context's).
         """
-        child = JobContext(self.job_id, self._progress, self._cancel)
+        child = JobContext(self.job_id, self._progress, self._cancel, working_size or self.working_size)
         child.notices = self.notices
         child._base = self._base + self._span * start
         child._span = self._span * (end - start)

@@ -11,6 +11,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QWidget
 
 from inpaintstudio.document.document import Document
+from inpaintstudio.engine import registry
 from inpaintstudio.engine.request import FillResult
 from inpaintstudio.errors import InpaintStudioError
 from inpaintstudio.ui import messages
@@ -99,7 +100,8 @@ class FillController(QObject):
         return job.job_id
 
     def _pick_outpaint_model(self, label: str) -> str | None:
-        capable = [m for m in self.model_panel.infos if m.outpaint and m.ready]
+        can_extend = registry.list_models(outpaint=True, ready=True)
+        capable = [m for m in self.model_panel.infos if m.name in can_extend]
         if not capable:
             messages.error(self.parent_widget, "Cannot extend borders", "No installed model can extend borders.")
             return None
