@@ -444,13 +444,6 @@ def metadata_note(meta: ImageMeta, fmt: str, left_out: tuple[str, ...] | list[st
     return f"{FORMAT_NAMES.get(fmt, fmt)} cannot carry the input's {listed}: left out{hint}"
 
 
-def encode_image(
-    pixels: np.ndarray, alpha: np.ndarray | None, meta: ImageMeta, fmt: str, *, quality: int = 95
-) -> bytes:
-    """Encode to bytes in ``fmt``, keeping alpha, 16 bits, grayscale and the metadata where the format can."""
-    return _encode(pixels, alpha, meta, fmt, quality=quality)[0]
-
-
 def _encode(
     pixels: np.ndarray, alpha: np.ndarray | None, meta: ImageMeta, fmt: str, *, quality: int = 95
 ) -> tuple[bytes, tuple[str, ...]]:

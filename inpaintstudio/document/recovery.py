@@ -175,10 +175,6 @@ class RecoveryEntry:
     height: int
     steps: int  # undo steps stored with it
 
-    @property
-    def age(self) -> float:
-        return max(0.0, time.time() - self.timestamp)
-
     def describe(self) -> str:
         """One line for the recover-on-start prompt."""
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(self.timestamp))

@@ -84,7 +84,3 @@ class ViewTransform(QObject):
         oy = (viewport.height() - content.h * scale) / 2 - content.y * scale
         self.set(scale, QPointF(round(ox), round(oy)))
         self.fitted = True
-
-    def copy_from(self, other: ViewTransform) -> None:
-        self.set(other.scale, other.offset)
-        self.fitted = other.fitted
