@@ -79,14 +79,15 @@ def available_models() -> list[ModelInfo]:
             ready, state, message = status.ready, status.state, app_message(status.message, status.remedy)
         except Exception as exc:  # noqa: BLE001 - shown to the user as the reason
             ready, state, message = False, "unavailable", f"{type(exc).__name__}: {exc}"
+        caps = cls.capabilities()
         infos.append(
             ModelInfo(
                 name=cls.name,
                 label=cls.label or cls.name,
                 summary=cls.summary,
                 learned=bool(cls.learned),
-                sketch=bool(cls.supports_sketch),
-                outpaint=bool(cls.supports_outpaint),
+                sketch=caps.sketch,  # an unguided imported DeepFill v2 says no, as everywhere else
+                outpaint=caps.outpaint,
                 ready=bool(ready),
                 state=state,
                 message=message,
@@ -107,7 +108,7 @@ def recommendations() -> dict[str, tuple[str, str]]:
     picks: dict[str, tuple[str, str]] = {}
     for job in selection.JOBS:
         try:
-            choice = selection.select(job)
+            choice = registry.select(job)
         except Exception:  # noqa: BLE001 - a broken score file must not take the model list down
             log.exception("choosing the recommended model for %s failed", job)
             continue

@@ -86,9 +86,6 @@ class WorkerBridge(QObject):
         )
         return handle
 
-    def cancel_all(self) -> None:
-        self.runner.cancel()
-
     @property
     def busy(self) -> bool:
         return self.runner.busy
