@@ -3,10 +3,12 @@ post-processing.
 
     python scripts/compare_sheet.py --photos ../shared/data/photos --out sheet.png
     python scripts/compare_sheet.py --photos ../shared/data/photos --models telea,patchmatch,deepfillv2,deepfillv2:plain
+    python scripts/compare_sheet.py --photos ../shared/data/photos --borders --models patchmatch,srn:plain,srn
 
 One row per validation photo (models/validation.txt, with the validation masks of
 inpaintstudio/evaluation/validation.py): the input with the hole tinted, then each model's fill, then the
-original. ``MODEL:plain`` runs a learned model without its post-processing (detail transfer, seamless join). Each tile is
+original. ``--borders`` shows the border cases instead (the centre two thirds of each photo kept, both side
+bands restored by extending it), for the models that extend. ``MODEL:plain`` runs a learned model without its post-processing (detail transfer, seamless join). Each tile is
 labelled with the model and its hole PSNR / detail ratio on that photo. ``--zoom`` shows a full-resolution
 crop around the largest hole instead of the whole photo (where blur and seams show).
 """
@@ -25,6 +27,7 @@ from inpaintstudio.engine.pipeline import ModelCache, run_fill
 from inpaintstudio.engine.request import FillRequest
 from inpaintstudio.evaluation import metrics, validation
 from inpaintstudio.evaluation.benchmark import split_variant
+from inpaintstudio.geometry import Rect
 
 
 def _tile(image: np.ndarray, height: int, label: str) -> np.ndarray:
@@ -57,9 +60,10 @@ def main() -> None:
     parser.add_argument("--zoom", type=int, default=0, metavar="PX", help="show a PX-sized full-resolution crop")
     parser.add_argument("--limit", type=int, help="only the first N photos")
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--borders", action="store_true", help="the border cases: side bands restored")
     args = parser.parse_args()
 
-    cases = validation.hole_cases(args.photos)[: args.limit]
+    cases = (validation.border_cases if args.borders else validation.hole_cases)(args.photos)[: args.limit]
     cache = ModelCache()
     rows = []
     for case in cases:
@@ -69,7 +73,17 @@ def main() -> None:
         tiles = [_tile(shown[view], args.height, f"{case.name}")]
         for entry in args.models.split(","):
             model, plain = split_variant(entry)
-            request = FillRequest(case.image, case.hole, model, device=args.device, detail=not plain, blend=not plain)
+            if args.borders:
+                known = case.image[case.known.slices()]
+                request = FillRequest(
+                    np.ascontiguousarray(known), np.zeros(known.shape[:2], bool), model, device=args.device,
+                    extent=Rect(-case.known.x, -case.known.y, *case.hole.shape[::-1]), detail=not plain,
+                    blend=not plain,
+                )  # fmt: skip
+            else:
+                request = FillRequest(
+                    case.image, case.hole, model, device=args.device, detail=not plain, blend=not plain
+                )
             result = run_fill(request, JobContext(), cache).image
             score = f"{metrics.psnr(case.image, result, case.hole):.1f}dB d{metrics.detail_ratio(result, case.image, case.hole):.2f}"
             tiles.append(_tile(result[view], args.height, f"{entry} {score}"))

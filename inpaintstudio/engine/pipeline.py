@@ -267,6 +267,9 @@ def _fill_once(request: FillRequest, cls: type[Inpainter], ctx: JobContext, cach
                 band=detail.BAND,
                 exclude=region_exclude,
             )
+        if request.blend and getattr(cls, "join_at_edge", False):
+            # after the detail: the copied texture must not bring back a step at the old edge
+            restored = blend.edge_join(canvas[rows, cols], region_hole, restored)
         if processing.achromatic(pixels, ~region_hole):
             # Learned models trained on colour photos tint a black-and-white picture's holes.
             restored = processing.desaturate(restored)
