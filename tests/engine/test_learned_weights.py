@@ -49,7 +49,7 @@ def test_intact_weights_are_ready_and_fill(shipped):
     cls = registry.get("deepfillv2")
     status = cls.status()
     assert status.ready and status.state == "ready"
-    assert cls.capabilities()["sketch"] is True
+    assert cls.capabilities().sketch is True
     out, image, hole = _fill(cls)
     assert out.shape == image.shape and out.dtype == np.uint8
 
