@@ -27,6 +27,14 @@ MANIFEST_NAME = "manifest.json"
 MANIFEST_FORMAT = 1
 
 
+# Sections of a model card (Markdown beside the weights) that are written by the program: the shipped
+# versions and the training ledger by every export, the validation scores by ``validate --record``.
+# Every other section was written by a person and survives a new export, under CARD_KEPT_SECTION.
+CARD_VERSIONS_SECTION = "## Shipped versions"
+CARD_SCORES_SECTION = "## Validation scores (what auto chooses by)"
+CARD_LEDGER_SECTION = "## Training ledger"
+CARD_KEPT_SECTION = "## Notes kept from earlier versions"
+
 @dataclass(frozen=True)
 class WeightsSpec:
     """What we know about one weights file; the manifest entry, frozen."""

@@ -21,7 +21,6 @@ from typing import Any
 from inpaintstudio import paths
 from inpaintstudio.engine import registry, weights
 from inpaintstudio.training import state as portable
-from inpaintstudio.training.export import LEDGER_SECTION
 
 DETAIL_TOLERANCE = 0.01  # measurement noise of the detail ratio on 8 photos
 # A family's first weights replace a classical fill as what users get for the job, so they must beat the
@@ -156,7 +155,7 @@ def shipped_scores(family: str, job: str) -> dict[str, float] | None:
 def ledger_summary(state_dir: Path) -> str:
     rows = portable.read_ledger(state_dir)
     lines = [
-        LEDGER_SECTION,
+        weights.CARD_LEDGER_SECTION,
         "",
         "Pieces of training, from the run's ledger (`training-state/<family>/ledger.tsv`):",
         "",

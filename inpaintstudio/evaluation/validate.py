@@ -17,7 +17,6 @@ from inpaintstudio import paths
 from inpaintstudio.atomic import atomic_write
 from inpaintstudio.engine import registry, selection, weights
 from inpaintstudio.evaluation import benchmark, validation
-from inpaintstudio.training.export import SCORES_SECTION
 
 Scores = dict[str, dict[str, float]]  # model -> {psnr, l1, detail, images}
 
@@ -74,7 +73,7 @@ def record(job: str, scores: Scores) -> list[str]:
     return done
 
 
-CARD_SECTION = SCORES_SECTION
+CARD_SECTION = weights.CARD_SCORES_SECTION
 
 
 def card_scores(scores: dict[str, dict[str, float]]) -> str:

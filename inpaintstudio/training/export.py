@@ -124,13 +124,11 @@ def export_generator(
     return spec
 
 
-VERSIONS = "## Shipped versions"
-SCORES_SECTION = "## Validation scores (what auto chooses by)"
-LEDGER_SECTION = "## Training ledger"
-KEPT_SECTION = "## Notes kept from earlier versions"
+VERSIONS = weights.CARD_VERSIONS_SECTION
+KEPT_SECTION = weights.CARD_KEPT_SECTION
 # Written anew at every export; every other section of an existing card was written by a person (or by
 # an earlier export's --notes) and is kept, under KEPT_SECTION.
-GENERATED_SECTIONS = (VERSIONS, SCORES_SECTION, LEDGER_SECTION)
+GENERATED_SECTIONS = (VERSIONS, weights.CARD_SCORES_SECTION, weights.CARD_LEDGER_SECTION)
 VERSIONS_HEADER = (
     "| date | step | crops seen | job | PSNR (dB) | L1 | detail | sha256 |\n|---|---|---|---|---|---|---|---|"
 )
