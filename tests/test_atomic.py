@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from inpaintstudio.atomic import atomic_write, atomic_write_bytes
-from inpaintstudio.document import imageio, project
 from inpaintstudio.document.document import Document
+from inpaintstudio.document.io import imageio, project
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX file modes")
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from inpaintstudio import cluster
 from inpaintstudio.cli import cli_error, stopped_by
 from inpaintstudio.commands import common
-from inpaintstudio.document import imageio
+from inpaintstudio.document.io import imageio
 from inpaintstudio.engine.context import JobContext
 from inpaintstudio.engine.pipeline import ModelCache
 from inpaintstudio.errors import InpaintStudioError, InputError

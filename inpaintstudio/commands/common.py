@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from inpaintstudio.document import imageio
 from inpaintstudio.document.document import Document
+from inpaintstudio.document.io import imageio
 from inpaintstudio.engine import registry
 from inpaintstudio.engine.context import JobContext
 from inpaintstudio.engine.device import DEVICE_CHOICES, resolve_device

@@ -23,9 +23,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from inpaintstudio.document import imageio
 from inpaintstudio.document.brush import Brush, apply_coverage, segment_coverage
 from inpaintstudio.document.history import CanvasEdit, CompositeEdit, ExtentEdit, History, RectEdit, TileRecorder
+from inpaintstudio.document.io import imageio
 from inpaintstudio.engine import registry
 from inpaintstudio.engine.pipeline import check_exclusion
 from inpaintstudio.engine.request import FillRequest, FillResult, Patch

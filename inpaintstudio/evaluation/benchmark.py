@@ -17,7 +17,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from inpaintstudio.document import imageio
+from inpaintstudio.document.io import imageio
 from inpaintstudio.engine import registry
 from inpaintstudio.engine.context import JobContext
 from inpaintstudio.engine.device import resolve_device

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from inpaintstudio import paths
-from inpaintstudio.document import imageio
+from inpaintstudio.document.io import imageio
 from inpaintstudio.evaluation.benchmark import Case
 from inpaintstudio.geometry import Rect
 

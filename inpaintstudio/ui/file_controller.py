@@ -18,8 +18,8 @@ from PySide6.QtCore import QMimeData, QObject, Qt, Signal
 from PySide6.QtGui import QGuiApplication, QImage
 from PySide6.QtWidgets import QWidget
 
-from inpaintstudio.document import imageio, project
 from inpaintstudio.document.document import THRESHOLD, Document
+from inpaintstudio.document.io import imageio, project
 from inpaintstudio.errors import InpaintStudioError
 from inpaintstudio.ui import messages
 from inpaintstudio.ui.current_document import CurrentDocument

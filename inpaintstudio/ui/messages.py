@@ -10,7 +10,7 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox, QWidget
 
-from inpaintstudio.document import imageio, project
+from inpaintstudio.document.io import imageio, project
 
 IMAGE_FILTER = imageio.OPEN_FILTER
 _IMAGE_PATTERNS = IMAGE_FILTER[IMAGE_FILTER.index("(") + 1 : IMAGE_FILTER.rindex(")")]

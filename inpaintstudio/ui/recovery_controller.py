@@ -1,7 +1,7 @@
 """Autosave and crash recovery: unsaved work survives a crash or a kill.
 
 While the open document has unsaved changes it is snapshotted into the recovery folder
-(:class:`~inpaintstudio.document.recovery.RecoveryStore`): 30 seconds after the first unsaved change
+(:class:`~inpaintstudio.document.io.recovery.RecoveryStore`): 30 seconds after the first unsaved change
 (``INPAINTSTUDIO_AUTOSAVE_SECONDS`` overrides the interval) and right after every fill. The snapshot is
 copied on the GUI thread (:func:`project.capture`, a few array copies) and written by a one-thread
 writer, so painting goes on while a large photo is compressed. Every write and removal of this
@@ -24,10 +24,11 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QWidget
 
-from inpaintstudio.document import project
+from inpaintstudio.document.autosave import AUTOSAVE_INTERVAL, AutosavePolicy
 from inpaintstudio.document.document import Change, Document
-from inpaintstudio.document.recovery import AUTOSAVE_INTERVAL, AutosavePolicy, RecoveryEntry, RecoveryStore
-from inpaintstudio.document.recovery import new_session_id as _new_session_id
+from inpaintstudio.document.io import project
+from inpaintstudio.document.io.recovery import RecoveryEntry, RecoveryStore
+from inpaintstudio.document.io.recovery import new_session_id as _new_session_id
 from inpaintstudio.errors import InpaintStudioError
 from inpaintstudio.ui import messages
 from inpaintstudio.ui.canvas import CanvasView

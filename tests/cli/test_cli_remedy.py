@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from inpaintstudio.cli import cli_error, cli_message, main
-from inpaintstudio.document import imageio
+from inpaintstudio.document.io import imageio
 from inpaintstudio.engine import registry
 from inpaintstudio.errors import DOWNLOAD, IMPORT, TRAIN, ModelUnavailableError, Remedy
 

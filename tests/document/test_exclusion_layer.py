@@ -9,10 +9,10 @@ import zipfile
 import numpy as np
 import pytest
 
-from inpaintstudio.document import project
 from inpaintstudio.document.brush import Brush
 from inpaintstudio.document.document import Document
-from inpaintstudio.document.recovery import RecoveryStore
+from inpaintstudio.document.io import project
+from inpaintstudio.document.io.recovery import RecoveryStore
 from inpaintstudio.document.tools import ExcludeTool
 from inpaintstudio.engine.request import FillResult
 from inpaintstudio.errors import ImageLoadError, InputError

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from inpaintstudio.document.document import Document
-from inpaintstudio.document.imageio import ImageMeta
+from inpaintstudio.document.io.imageio import ImageMeta
 from inpaintstudio.engine.pipeline import run_fill
 from inpaintstudio.engine.request import FillRequest, FillResult, Patch
 from inpaintstudio.geometry import Rect

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageCms, ImageOps
 
-from inpaintstudio.document import imageio
+from inpaintstudio.document.io import imageio
 from inpaintstudio.errors import ImageLoadError, ImageSaveError
 
 

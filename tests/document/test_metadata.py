@@ -17,9 +17,9 @@ from PIL import Image, ImageCms, PngImagePlugin
 
 from inpaintstudio.cli import main
 from inpaintstudio.commands.common import fill_file
-from inpaintstudio.document import imageio, metadata, project
 from inpaintstudio.document.document import Document
-from inpaintstudio.document.metadata import TextChunk
+from inpaintstudio.document.io import imageio, metadata, project
+from inpaintstudio.document.io.metadata import TextChunk
 from inpaintstudio.errors import ImageLoadError
 
 W, H = 64, 48  # stored size of the test photos

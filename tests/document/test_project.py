@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from inpaintstudio.document import history_io, project
 from inpaintstudio.document.brush import Brush
 from inpaintstudio.document.document import Document
-from inpaintstudio.document.imageio import ImageMeta
+from inpaintstudio.document.io import history_io, project
+from inpaintstudio.document.io.imageio import ImageMeta
 from inpaintstudio.engine.request import FillResult
 from inpaintstudio.errors import ImageLoadError, ImageSaveError
 from inpaintstudio.geometry import Rect

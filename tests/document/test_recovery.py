@@ -1,4 +1,4 @@
-"""Crash recovery: a real app-like process killed mid-edit, stale-snapshot detection, the autosave rule."""
+"""Crash recovery: a real app-like process killed mid-edit, stale-snapshot detection."""
 
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ import textwrap
 import numpy as np
 import pytest
 
-from inpaintstudio import paths
-from inpaintstudio.document import project, recovery
+from inpaintstudio import paths, processes
 from inpaintstudio.document.brush import Brush
 from inpaintstudio.document.document import Document
-from inpaintstudio.document.recovery import AutosavePolicy, RecoveryStore
+from inpaintstudio.document.io import project
+from inpaintstudio.document.io.recovery import RecoveryStore
 from inpaintstudio.errors import ImageLoadError, InputError
 
 STROKES = [[(20 + 40 * i, 30), (60 + 40 * i, 200), (90 + 30 * i, 120)] for i in range(6)]
@@ -26,7 +26,7 @@ CHILD = textwrap.dedent(
     import sys, time
     from inpaintstudio.document.brush import Brush
     from inpaintstudio.document.document import Document
-    from inpaintstudio.document.recovery import RecoveryStore
+    from inpaintstudio.document.io.recovery import RecoveryStore
 
     strokes, saved_after = {strokes!r}, {saved_after}
     doc = Document.open(sys.argv[1])
@@ -129,7 +129,7 @@ def test_stale_and_live_owners(tmp_path, photo):
     running = {e.session_id: r for e, r in store.entries()}
     assert running["mine"] is True
     pending = [e.session_id for e in store.pending()]
-    if recovery.process_start(me) is None:  # pragma: no cover - no way to read start times here
+    if processes.process_start(me) is None:  # pragma: no cover - no way to read start times here
         pytest.skip("process start times cannot be read on this system")
     assert pending == ["elsewhere", "reused", "dead"], "newest first"
     assert all(e.pid == me for e in store.pending() if e.session_id != "dead")
@@ -194,23 +194,3 @@ def test_autosave_snapshot_can_be_written_from_another_thread(tmp_path, photo):
     worker.join()
     back = store.restore(next(e for e, _ in store.entries()))
     assert np.array_equal(back.mask, expected)
-
-
-def test_autosave_policy():
-    policy = AutosavePolicy()
-    assert not policy.due(0.0) and policy.seconds_until_due(0.0) is None
-    policy.changed(10.0)
-    policy.changed(25.0)  # later changes do not push the deadline back
-    assert not policy.due(39.9) and policy.seconds_until_due(20.0) == pytest.approx(20.0)
-    assert policy.due(40.0) and policy.pending
-    policy.saved()
-    assert not policy.due(1000.0) and not policy.pending
-    policy.changed(100.0)
-    policy.filled(101.0)
-    assert policy.due(101.0) and policy.seconds_until_due(101.0) == 0.0
-    policy.saved()
-    policy.changed(200.0, fill=True)
-    assert policy.due(200.0)
-    short = AutosavePolicy(interval=5)
-    short.changed(0.0)
-    assert short.due(5.0)

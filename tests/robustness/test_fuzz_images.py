@@ -19,8 +19,8 @@ import pytest
 from PIL import Image
 
 from inpaintstudio.cli import main
-from inpaintstudio.document import imageio
 from inpaintstudio.document.document import Document
+from inpaintstudio.document.io import imageio
 from inpaintstudio.errors import ImageLoadError
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from inpaintstudio.document.recovery import RecoveryStore
+from inpaintstudio.document.io.recovery import RecoveryStore
 
 ROOT = Path(__file__).resolve().parents[2]
 CHILD = Path(__file__).with_name("crash_child.py")

@@ -10,7 +10,7 @@ from PySide6.QtCore import QMimeData, QTimer, QUrl
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QApplication, QComboBox, QFileDialog, QLineEdit
 
-from inpaintstudio.document.imageio import load_image
+from inpaintstudio.document.io.imageio import load_image
 from inpaintstudio.ui import messages
 from inpaintstudio.ui.settings import AppSettings
 

@@ -84,7 +84,7 @@ def test_recent_projects_reopen(window, small_doc, dialogs, tmp_path):
 
 
 def _good_project(tmp_path: Path, doc) -> bytes:  # noqa: ANN001
-    from inpaintstudio.document import project
+    from inpaintstudio.document.io import project
 
     path = tmp_path / "good.inpaint"
     project.save_project(doc, path)

@@ -14,7 +14,7 @@ import pytest
 from conftest import drag, gradient_photo
 
 from inpaintstudio.document.document import Document
-from inpaintstudio.document.recovery import RecoveryStore
+from inpaintstudio.document.io.recovery import RecoveryStore
 from inpaintstudio.errors import ImageSaveError
 from inpaintstudio.ui.recovery_controller import INTERVAL_ENV, autosave_interval
 

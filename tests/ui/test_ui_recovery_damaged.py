@@ -10,7 +10,7 @@ import zipfile
 from conftest import gradient_photo
 
 from inpaintstudio.document.document import Document
-from inpaintstudio.document.recovery import RecoveryStore
+from inpaintstudio.document.io.recovery import RecoveryStore
 from inpaintstudio.ui.app import start_session
 
 

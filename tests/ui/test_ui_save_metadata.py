@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image, PngImagePlugin
 
-from inpaintstudio.document.imageio import load_image
+from inpaintstudio.document.io.imageio import load_image
 
 XMP = b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"/></x:xmpmeta>'
 

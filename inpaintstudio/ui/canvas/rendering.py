@@ -27,7 +27,7 @@ import numpy as np
 from PySide6.QtCore import QPointF, QRect, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QImage, QPainter, QPen, QPixmap
 
-from inpaintstudio.document import imageio
+from inpaintstudio.document.io import imageio
 from inpaintstudio.geometry import Rect, mask_bbox
 from inpaintstudio.ui.canvas.transform import ViewTransform
 

@@ -26,8 +26,8 @@ import numpy as np
 from PIL import Image, PngImagePlugin, TiffImagePlugin, TiffTags, UnidentifiedImageError
 
 from inpaintstudio.atomic import atomic_write_bytes
-from inpaintstudio.document import metadata
-from inpaintstudio.document.metadata import TextChunk
+from inpaintstudio.document.io import metadata
+from inpaintstudio.document.io.metadata import TextChunk
 from inpaintstudio.errors import ImageLoadError, ImageSaveError
 
 # The decompression-bomb guard is ours (checked from the header, before decoding, and overridable);

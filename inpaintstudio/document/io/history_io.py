@@ -37,7 +37,7 @@ from inpaintstudio.document.history import (
     TileEdit,
     tile_rect,
 )
-from inpaintstudio.document.imageio import megapixels
+from inpaintstudio.document.io.imageio import megapixels
 from inpaintstudio.errors import ImageLoadError
 from inpaintstudio.geometry import Rect
 

@@ -49,10 +49,10 @@ from PIL import Image
 
 from inpaintstudio import __version__
 from inpaintstudio.atomic import atomic_write
-from inpaintstudio.document import history_io, imageio, metadata
 from inpaintstudio.document.document import Document
-from inpaintstudio.document.history_io import LayerSpec
-from inpaintstudio.document.metadata import TextChunk
+from inpaintstudio.document.io import history_io, imageio, metadata
+from inpaintstudio.document.io.history_io import LayerSpec
+from inpaintstudio.document.io.metadata import TextChunk
 from inpaintstudio.errors import ImageLoadError, ImageSaveError
 from inpaintstudio.geometry import Rect
 

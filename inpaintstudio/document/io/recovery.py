@@ -12,15 +12,13 @@ unsaved changes, writes snapshots into the recovery folder (``<user data>/recove
 
 A snapshot is *pending* (offered for recovery at the next start) when the process that wrote it is
 gone. The pid alone is not enough, since pids are reused: the sidecar also records the writer's start
-time, read without psutil (Linux: the start tick in ``/proc/<pid>/stat`` with the boot id; Windows:
-``GetProcessTimes``; elsewhere: ``ps -o lstart=``). A snapshot is stale when its pid does not exist or is
+time (:func:`inpaintstudio.processes.process_start`). A snapshot is stale when its pid does not exist or is
 a zombie, or exists but started at another time (another program reusing the pid); when the start time
 cannot be read, a live pid counts as the owner still running (we never offer to recover a session that
 may still be open). A snapshot written on another host (a shared home folder) cannot be checked and is
 offered. A normal save or close removes the session's snapshot (:meth:`RecoveryStore.discard`).
 
-:class:`AutosavePolicy` is the timing rule, free of Qt: a snapshot is due 30 seconds after the first
-unsaved change since the last snapshot, and at once after a fill.
+When to take a snapshot is :class:`inpaintstudio.document.autosave.AutosavePolicy`'s rule.
 """
 
 from __future__ import annotations
@@ -32,8 +30,6 @@ import logging
 import os
 import re
 import socket
-import subprocess
-import sys
 import time
 import uuid
 from dataclasses import dataclass
@@ -41,101 +37,20 @@ from pathlib import Path
 
 from inpaintstudio import __version__, paths
 from inpaintstudio.atomic import atomic_write_bytes
-from inpaintstudio.document import project
 from inpaintstudio.document.document import Document
+from inpaintstudio.document.io import project
 from inpaintstudio.errors import InputError
+from inpaintstudio.processes import process_alive, process_start
 
 log = logging.getLogger(__name__)
 
 SIDECAR_VERSION = 1
-AUTOSAVE_INTERVAL = 30.0
 _SESSION = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _STALE_TEMP_SECONDS = 3600.0
 
 
 def new_session_id() -> str:
     return uuid.uuid4().hex
-
-
-# -- process identity ----------------------------------------------------------------------------------
-
-
-def _linux_stat(pid: int) -> list[str] | None:
-    try:
-        text = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return text[text.rfind(")") + 2 :].split()  # fields from the state (field 3) on; the name may hold spaces
-
-
-def _windows_handle(pid: int):  # pragma: no cover - Windows only
-    import ctypes
-
-    kernel32 = ctypes.windll.kernel32
-    handle = kernel32.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION
-    return kernel32, handle
-
-
-def process_alive(pid: int) -> bool:
-    """Whether a process with this pid exists (zombies count as gone). Never signals it."""
-    if pid <= 0:
-        return False
-    if sys.platform == "win32":  # pragma: no cover - os.kill(pid, 0) would terminate it on Windows
-        import ctypes
-
-        kernel32, handle = _windows_handle(pid)
-        if not handle:
-            return kernel32.GetLastError() == 5  # access denied: it exists
-        try:
-            code = ctypes.c_ulong()
-            kernel32.GetExitCodeProcess(handle, ctypes.byref(code))
-            return code.value == 259  # STILL_ACTIVE
-        finally:
-            kernel32.CloseHandle(handle)
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    except OSError:
-        return False
-    fields = _linux_stat(pid) if sys.platform.startswith("linux") else None
-    return not (fields and fields[0] in ("Z", "X"))
-
-
-def process_start(pid: int) -> str | None:
-    """An identifier of when process ``pid`` started, or None when it cannot be read here."""
-    if sys.platform.startswith("linux"):
-        fields = _linux_stat(pid)
-        if not fields or len(fields) < 20:
-            return None
-        try:
-            boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
-        except OSError:
-            boot = ""
-        return f"linux:{boot}:{fields[19]}"  # field 22, starttime in clock ticks after boot
-    if sys.platform == "win32":  # pragma: no cover - Windows only
-        import ctypes
-
-        kernel32, handle = _windows_handle(pid)
-        if not handle:
-            return None
-        try:
-            times = [ctypes.c_ulonglong() for _ in range(4)]
-            if not kernel32.GetProcessTimes(handle, *(ctypes.byref(t) for t in times)):
-                return None
-            return f"win:{times[0].value}"
-        finally:
-            kernel32.CloseHandle(handle)
-    try:  # macOS and other POSIX systems
-        out = subprocess.run(
-            ["ps", "-o", "lstart=", "-p", str(pid)], capture_output=True, text=True, timeout=5, check=False
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    text = out.stdout.strip()
-    return f"ps:{text}" if out.returncode == 0 and text else None
 
 
 @functools.cache
@@ -193,7 +108,7 @@ class RecoveryStore:
     def save(self, doc: Document | project.ProjectSnapshot, session_id: str) -> Path:
         """Write (or replace) this session's snapshot; returns the project file's path.
 
-        Give a :class:`~inpaintstudio.document.project.ProjectSnapshot` taken with
+        Give a :class:`~inpaintstudio.document.io.project.ProjectSnapshot` taken with
         ``project.capture(doc)`` on the GUI thread to write from a worker thread. Raises ImageSaveError
         when the folder cannot be written (the previous snapshot stays).
         """
@@ -303,50 +218,3 @@ class RecoveryStore:
             with contextlib.suppress(OSError):
                 if now - temp.stat().st_mtime > _STALE_TEMP_SECONDS:
                     temp.unlink()
-
-
-# -- timing --------------------------------------------------------------------------------------------
-
-
-class AutosavePolicy:
-    """When to autosave, as pure logic (the app drives it from a timer with ``time.monotonic()``).
-
-    Call :meth:`changed` on every change that leaves the document dirty (``filled`` after a fill), ask
-    :meth:`due` from a timer, and call :meth:`saved` once a snapshot has been taken (or the document was
-    saved or closed normally).
-    """
-
-    def __init__(self, interval: float = AUTOSAVE_INTERVAL) -> None:
-        self.interval = float(interval)
-        self._first_change: float | None = None
-        self._fill = False
-
-    @property
-    def pending(self) -> bool:
-        """Whether there are changes that no snapshot holds yet."""
-        return self._first_change is not None
-
-    def changed(self, now: float, *, fill: bool = False) -> None:
-        if self._first_change is None:
-            self._first_change = now
-        self._fill = self._fill or fill
-
-    def filled(self, now: float) -> None:
-        self.changed(now, fill=True)
-
-    def due(self, now: float) -> bool:
-        if self._first_change is None:
-            return False
-        return self._fill or now - self._first_change >= self.interval
-
-    def seconds_until_due(self, now: float) -> float | None:
-        """How long until :meth:`due` becomes true (0: now), or None with nothing to save; for a timer."""
-        if self._first_change is None:
-            return None
-        if self._fill:
-            return 0.0
-        return max(0.0, self._first_change + self.interval - now)
-
-    def saved(self) -> None:
-        self._first_change = None
-        self._fill = False
