@@ -1,66 +1,35 @@
 """The model manager (Fill > Manage Models...): every registered model with its capabilities and weights.
 
-The table shows what ``inpaintstudio models`` lists (rows from :mod:`model_rows`): kind, sketch and
-border support, working size, the state of the weights (ready / missing / damaged / no weights needed,
-the reason as tooltip), their size on disk, licence and origin. The buttons verify weights (sha256),
-import a public checkpoint as a variant of a family, remove an imported variant, and download weights
-from the address in their manifest entry (progress, Cancel, resumable, sha256-checked). Slow work runs
-as jobs on a worker of the dialog's own (a :class:`~inpaintstudio.ui.worker_bridge.WorkerBridge`: the
-convention of fills, progress and cancel through the job's context and handle), not on the GUI thread
-nor the fill worker, so a long download never delays a fill; the dialog is not modal, so editing goes
-on meanwhile. Every failure ends in a message and the app goes on. After a change the registry is
+The dialog composes two parts: the table (:mod:`model_table`) shows what ``inpaintstudio models`` lists:
+kind, sketch and border support, working size, the state of the weights (ready / missing / damaged / no
+weights needed, the reason as tooltip), their size on disk, licence and origin; the operations
+(:mod:`model_operations`) verify weights (sha256), import a public checkpoint as a variant of a family,
+remove an imported variant, and download weights from the address in their manifest entry (progress,
+Cancel, resumable, sha256-checked), the slow ones as jobs on a worker of their own, so a long download
+never delays a fill. The dialog asks what to do, shows the running job's progress and the outcome; it is
+not modal, so editing goes on meanwhile. Every failure ends in a message and the app goes on. After a change the registry is
 refreshed and ``models_changed`` has the window list the models again, so a model without usable
 weights can never be chosen for a fill.
 """
 
 from __future__ import annotations
 
-import html
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QCloseEvent, QColor
-from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QDialog,
-    QHBoxLayout,
-    QHeaderView,
-    QLabel,
-    QProgressBar,
-    QPushButton,
-    QTableWidget,
-    QTableWidgetItem,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtGui import QCloseEvent
+from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
 from inpaintstudio.engine import registry, weights
-from inpaintstudio.engine.context import JobContext
-from inpaintstudio.engine.runner import JobRunner
 from inpaintstudio.ui import messages
 from inpaintstudio.ui.icons import icon
-from inpaintstudio.ui.model_rows import COLUMNS, STATES, ModelRow, megabytes, model_rows, partial_download
+from inpaintstudio.ui.model_operations import ModelOperations, OnDone
+from inpaintstudio.ui.model_rows import COLUMNS, ModelRow, megabytes
+from inpaintstudio.ui.model_table import ModelTable, details_text
 from inpaintstudio.ui.settings import AppSettings
-from inpaintstudio.ui.worker_bridge import JobHandle, WorkerBridge, describe_error
+from inpaintstudio.ui.worker_bridge import JobHandle, describe_error
 
-NAME_ROLE = Qt.ItemDataRole.UserRole
-# What a finished job hands on: (its value or None, the failure message or None, whether it was cancelled).
-OnDone = Callable[[Any, "str | None", bool], None]
-
-
-def byte_progress(ctx: JobContext) -> Callable[[int, int | None], None]:
-    """A download's (done, total) bytes reported as the job's progress: the fraction, and the megabytes in
-    the message once there are more than a few chunks to speak of."""
-
-    def report(done: int, total: int | None) -> None:
-        if total:
-            ctx.progress(done / total, f"{done / 1e6:.1f} of {total / 1e6:.1f} MB" if total > 1 << 16 else "")
-        else:
-            ctx.progress(0.0, f"{done / 1e6:.1f} MB" if done > 1 << 16 else "")
-
-    return report
+__all__ = ["COLUMNS", "ModelManagerDialog"]
 
 
 class ModelManagerDialog(QDialog):
@@ -72,30 +41,11 @@ class ModelManagerDialog(QDialog):
         self.setWindowTitle("Manage Models")
         self.setObjectName("modelManager")
         self.resize(1180, 520)
-        self.rows: list[ModelRow] = []
-        self.jobs = WorkerBridge(self, JobRunner("model-manager"))
-        self.job: JobHandle | None = None  # the running job (one at a time)
+        self.operations = ModelOperations(self)
         self._task_text = ""
         self._close_when_done = False
 
-        self.table = QTableWidget(0, len(COLUMNS))
-        self.table.setHorizontalHeaderLabels(COLUMNS)
-        self.table.verticalHeader().setVisible(False)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setWordWrap(False)
-        self.table.setTextElideMode(Qt.TextElideMode.ElideRight)
-        self.table.setShowGrid(False)
-        self.table.setAlternatingRowColors(True)
-        self.table.setStyleSheet("QTableWidget { outline: 0; }")  # no dotted focus frame in a row-selecting table
-        header = self.table.horizontalHeader()
-        for column in range(len(COLUMNS)):
-            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(COLUMNS.index("Licence"), QHeaderView.ResizeMode.Interactive)
-        header.setStretchLastSection(True)
-        for column, tip in ((2, "Uses sketch strokes to guide where edges run"), (3, "Can extend the borders")):
-            self.table.horizontalHeaderItem(column).setToolTip(tip)
+        self.table = ModelTable()
         self.table.itemSelectionChanged.connect(self._update_buttons)
 
         self.details = QLabel()
@@ -150,72 +100,25 @@ class ModelManagerDialog(QDialog):
         self._set_busy(False)
 
     # -- the table -------------------------------------------------------------------------------------
+    @property
+    def rows(self) -> list[ModelRow]:
+        return self.table.rows
+
     def reload(self) -> None:
-        selected = self.selected_name()
-        self.rows = model_rows()
-        self.table.setRowCount(len(self.rows))
-        for index, row in enumerate(self.rows):
-            self._fill_row(index, row)
-        self.table.horizontalHeader().resizeSection(COLUMNS.index("Licence"), 220)
-        self.select(selected)
+        self.table.reload()
         self._update_buttons()
 
-    def _fill_row(self, index: int, row: ModelRow) -> None:
-        f, spec = row.fields, row.spec
-        text, icon_key, colour = STATES.get(row.state, (row.state.capitalize(), "missing", "#e05555"))
-        partial = partial_download(spec) if row.downloadable else None
-        if partial:
-            text += f" ({partial} downloaded)"
-        message = str(f.get("message") or "")
-        if row.state == "ready" and spec is not None:
-            message = f"{spec.file}: size and sha256 check out"
-        cells = [
-            (row.label, f"<b>{row.label}</b> ({row.name})<br>{row.summary}"),
-            (str(f["kind"]), ""),
-            ("yes" if f["sketch"] else "", "Uses sketch strokes" if f["sketch"] else "No sketch guidance"),
-            ("yes" if f["outpaint"] else "", "Can extend borders" if f["outpaint"] else "Cannot extend borders"),
-            (str(row.working_size) if row.working_size else "any", "Crops are scaled to this side before filling"),
-            (text, message or text),
-            (megabytes(f.get("weights_size")), spec.file if spec else "no weights file"),
-            (str(f.get("licence") or ""), str(f.get("licence") or "")),
-            (str(f.get("origin") or ""), spec.url if spec and spec.url else str(f.get("origin") or "")),
-        ]
-        for column, (value, tip) in enumerate(cells):
-            item = QTableWidgetItem(value)
-            item.setData(NAME_ROLE, row.name)
-            if tip:
-                item.setToolTip(tip)
-            self.table.setItem(index, column, item)
-        status_item = self.table.item(index, COLUMNS.index("Weights"))
-        status_item.setIcon(icon(icon_key, colour))
-        status_item.setForeground(QColor(colour if row.state in ("missing", "damaged") else "#d7dae0"))
-        for column in (2, 3):
-            item = self.table.item(index, column)
-            if item.text():
-                item.setIcon(icon("capable"))
-                item.setText("")
-                item.setData(Qt.ItemDataRole.AccessibleTextRole, "yes")
-        self.table.item(index, COLUMNS.index("Disk")).setTextAlignment(
-            Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
-        )
-
     def row_of(self, name: str) -> ModelRow | None:
-        return next((r for r in self.rows if r.name == name), None)
+        return self.table.row_of(name)
 
     def selected_name(self) -> str | None:
-        items = self.table.selectedItems()
-        return items[0].data(NAME_ROLE) if items else None
+        return self.table.selected_name()
 
     def selected_row(self) -> ModelRow | None:
-        name = self.selected_name()
-        return None if name is None else self.row_of(name)
+        return self.table.selected_row()
 
     def select(self, name: str | None) -> None:
-        index = next((i for i, r in enumerate(self.rows) if r.name == name), None)
-        if index is None:
-            self.table.clearSelection()
-        else:
-            self.table.selectRow(index)
+        self.table.select(name)
 
     def _update_buttons(self) -> None:
         row, busy = self.selected_row(), self.busy
@@ -224,28 +127,7 @@ class ModelManagerDialog(QDialog):
         self.buttons["import"].setEnabled(not busy and any(r.family for r in self.rows))
         self.buttons["remove"].setEnabled(not busy and row is not None and row.removable)
         self.buttons["download"].setEnabled(not busy and row is not None and row.downloadable)
-        self._show_details(row)
-
-    def _show_details(self, row: ModelRow | None) -> None:
-        if row is None:
-            self.details.setText("<i>Select a model to see where its weights come from.</i>")
-            return
-        e = html.escape
-        spec, message = row.spec, str(row.fields.get("message") or "")
-        lines = [f"<b>{e(row.label)}</b> ({e(row.name)}): {e(row.summary)}"]
-        if spec is None:
-            lines.append("No weights needed." if row.state == "no weights needed" else "")
-        else:
-            lines.append(
-                f"Weights: {e(str(spec.path))} ({megabytes(spec.size)}, {spec.parameters:,} parameters), "
-                f"sha256 {e(spec.sha256[:16])}..."
-            )
-            lines.append(f"Origin: {e(spec.origin or 'unknown')}; trained on: {e(spec.training_data or 'unknown')}")
-            if spec.url:
-                lines.append(f"Download address: {e(spec.url)} (Download fetches it, resuming a broken one)")
-        if message and row.state not in ("ready", "no weights needed"):
-            lines.append(f"<span style='color:#e0a040'>{e(message)}</span>")
-        self.details.setText("<br>".join(line for line in lines if line))
+        self.details.setText(details_text(row))
 
     # -- verify ----------------------------------------------------------------------------------------
     def verify_selected(self) -> None:
@@ -257,22 +139,8 @@ class ModelManagerDialog(QDialog):
         self._verify([r for r in self.rows if r.fields["kind"] == "learned"])
 
     def _verify(self, rows: list[ModelRow]) -> None:
-
-        specs = [(r.name, r.spec) for r in rows]
-
-        def work(ctx: JobContext) -> list[tuple[str, str, str]]:
-            results = []
-            for index, (name, spec) in enumerate(specs):
-                ctx.progress(index / len(specs))
-                ctx.check_cancelled()
-                if spec is None:
-                    results.append((name, "missing", "no weights are installed"))
-                else:
-                    results.append((name, *weights.check_file(spec)))
-            ctx.progress(1.0)
-            return results
-
-        self._start("Checking sha256...", work, self._verified, cancellable=True)
+        job = self.operations.verify([(r.name, r.spec) for r in rows], self._ended(self._verified))
+        self._track(job, "Checking sha256...", cancellable=True)
 
     def _verified(self, results: list[tuple[str, str, str]] | None, error: str | None, cancelled: bool) -> None:
         self._changed(refresh_registry=False)
@@ -321,12 +189,8 @@ class ModelManagerDialog(QDialog):
             if not messages.confirm(self, "Import checkpoint", f"Replace the imported model '{name}'?", "Replace"):
                 return
 
-        def work(_ctx: JobContext) -> weights.WeightsSpec:
-            spec = checkpoint_import.import_checkpoint(source, family, name)
-            weights.verify(spec)  # hash it here, so listing it on the GUI thread is instant
-            return spec
-
-        self._start(f"Importing {source.name}...", work, self._imported, cancellable=False)
+        job = self.operations.import_checkpoint(source, family, name, self._ended(self._imported))
+        self._track(job, f"Importing {source.name}...", cancellable=False)
 
     def _imported(self, spec: weights.WeightsSpec | None, error: str | None, _cancelled: bool) -> None:
         if spec is None:  # failed (an import cannot be cancelled)
@@ -337,8 +201,6 @@ class ModelManagerDialog(QDialog):
         self.status.setText(f"Imported '{spec.model}' ({spec.parameters:,} parameters); it can be used for fills now.")
 
     def remove_selected(self) -> None:
-        from inpaintstudio.engine import checkpoint_import
-
         row = self.selected_row()
         if row is None or not row.removable or row.spec is None:
             return
@@ -349,7 +211,7 @@ class ModelManagerDialog(QDialog):
         if not messages.confirm(self, "Remove model", text, "Remove"):
             return
         try:
-            checkpoint_import.remove_imported(row.name)
+            self.operations.remove(row.name)
         except Exception as exc:  # noqa: BLE001 - shown to the user
             messages.error(self, "Cannot remove the model", describe_error(exc))
             return
@@ -358,19 +220,12 @@ class ModelManagerDialog(QDialog):
 
     # -- download --------------------------------------------------------------------------------------
     def download_selected(self) -> None:
-        from inpaintstudio.engine import download
-
         row = self.selected_row()
         if row is None or not row.downloadable:
             return
         name = row.name
-
-        def work(ctx: JobContext) -> weights.WeightsSpec:
-            spec = download.install(name, progress=byte_progress(ctx), cancel=ctx.cancel_event)
-            weights.verify(spec)
-            return spec
-
-        self._start(f"Downloading {name}...", work, lambda *outcome: self._downloaded(name, *outcome))
+        job = self.operations.download(name, self._ended(lambda *outcome: self._downloaded(name, *outcome)))
+        self._track(job, f"Downloading {name}...", cancellable=True)
 
     def _downloaded(self, name: str, spec: weights.WeightsSpec | None, error: str | None, cancelled: bool) -> None:
         self._changed()
@@ -383,33 +238,35 @@ class ModelManagerDialog(QDialog):
             self.select(name)
             self.status.setText(f"Downloaded '{name}' ({megabytes(spec.size)}); sha256 verified, ready to use.")
 
-    # -- the worker thread -----------------------------------------------------------------------------
+    # -- the running job -------------------------------------------------------------------------------
     @property
     def busy(self) -> bool:
-        return self.job is not None
+        return self.operations.busy
 
-    def _start(
-        self, text: str, work: Callable[[JobContext], Any], on_done: OnDone, *, cancellable: bool = True
-    ) -> None:
-        """Run ``work`` as this dialog's one job; ``on_done`` follows on the GUI thread. Nothing starts while
-        another job runs (the buttons are disabled then)."""
-        if self.busy:
+    @property
+    def job(self) -> JobHandle | None:
+        """The running job (one at a time)."""
+        return self.operations.job
+
+    def _track(self, job: JobHandle | None, text: str, *, cancellable: bool) -> None:
+        """Show a job the operations started: its progress, and Cancel if it can be cancelled. Nothing
+        starts while another job runs (the buttons are disabled then; ``job`` is None)."""
+        if job is None:
             return
-        job = self.job = self.jobs.submit(work)
+        job.progress.connect(self._on_progress)
+        self._set_busy(True, text, cancellable)
 
-        def done(result: Any = None, error: str | None = None, cancelled: bool = False) -> None:
-            self.job = None
+    def _ended(self, on_done: OnDone) -> OnDone:
+        """``on_done`` after the dialog has left its busy state (and closed, if Close waited for it)."""
+
+        def ended(result: object, error: str | None, cancelled: bool) -> None:
             self._set_busy(False)
             on_done(result, error, cancelled)
             if self._close_when_done:
                 self._close_when_done = False
                 super(ModelManagerDialog, self).reject()
 
-        job.progress.connect(self._on_progress)
-        job.finished.connect(lambda result: done(result))
-        job.failed.connect(lambda message: done(error=message))
-        job.cancelled.connect(lambda: done(cancelled=True))
-        self._set_busy(True, text, cancellable)
+        return ended
 
     def _set_busy(self, busy: bool = False, text: str = "", cancellable: bool = False) -> None:
         self.progress.setVisible(busy)
@@ -433,10 +290,7 @@ class ModelManagerDialog(QDialog):
     def cancel_task(self, wait: float = 0.0) -> None:
         """Ask the running job to stop (downloads stop between chunks; the part is kept); optionally wait
         up to ``wait`` seconds for its worker to be idle."""
-        if self.job is not None:
-            self.job.cancel()
-        if wait:
-            self.jobs.runner.wait_idle(wait)
+        self.operations.cancel(wait)
 
     def _changed(self, *, refresh_registry: bool = True) -> None:
         if refresh_registry:
