@@ -2,7 +2,7 @@
 gets every module imported by name, the shipped files, and a layout in which paths.py finds them.
 
 The real build and its smoke test (a clean environment, fills, the window under Xvfb) are
-scripts/build_app.py; they take minutes, so they are not part of the test suite.
+scripts/build_app.py and scripts/smoke_app.py; they take minutes, so they are not part of the test suite.
 """
 
 from __future__ import annotations
