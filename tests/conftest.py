@@ -43,15 +43,20 @@ def shipped_models(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[
 
 
 @pytest.fixture
-def srn_weights(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+def shipped(shipped_models: Callable[..., Path]) -> Path:
+    """An empty models folder that the app takes for its shipped one; the test writes weights and a
+    manifest into it."""
+    return shipped_models()
+
+
+@pytest.fixture
+def srn_weights(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shipped: Path):
     """srn ships no weights: random ones of its default configuration, stored as the release would."""
     import torch
 
     from inpaintstudio.engine import registry, weights
 
-    folder = tmp_path / "models"
-    folder.mkdir(exist_ok=True)
-    monkeypatch.setenv("INPAINTSTUDIO_MODELS_DIR", str(folder))
+    folder = shipped
     monkeypatch.setenv("INPAINTSTUDIO_HOME", str(tmp_path / "home"))
     cls = registry.get("srn")
     torch.manual_seed(0)

@@ -53,14 +53,6 @@ def server_url():
     httpd.server_close()
 
 
-@pytest.fixture
-def shipped(tmp_path, monkeypatch):
-    folder = tmp_path / "shipped"
-    folder.mkdir()
-    monkeypatch.setenv("INPAINTSTUDIO_MODELS_DIR", str(folder))
-    return folder
-
-
 def _manifest(folder, url="", file_bytes: bytes | None = CONTENT) -> dict:
     entry = {
         "model": "deepfillv2",

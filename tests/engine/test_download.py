@@ -241,14 +241,6 @@ def _entry(url: str, **extra) -> dict:
     }
 
 
-@pytest.fixture
-def shipped(tmp_path, monkeypatch):
-    folder = tmp_path / "shipped"
-    folder.mkdir()
-    monkeypatch.setenv("INPAINTSTUDIO_MODELS_DIR", str(folder))
-    return folder
-
-
 def test_install_a_shipped_model_whose_file_is_missing(server, shipped):
     (shipped / "manifest.json").write_text(json.dumps({"format": 1, "weights": [_entry(server.url())]}))
     cls = registry.get("deepfillv2")

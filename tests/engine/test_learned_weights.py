@@ -26,15 +26,6 @@ def _ship(folder, model="deepfillv2", config=CONFIG) -> dict:
     return spec.to_json()
 
 
-@pytest.fixture
-def shipped(tmp_path, monkeypatch):
-    folder = tmp_path / "models"
-    folder.mkdir()
-    monkeypatch.setenv("INPAINTSTUDIO_MODELS_DIR", str(folder))
-    monkeypatch.setenv("INPAINTSTUDIO_HOME", str(tmp_path / "home"))
-    return folder
-
-
 def _fill(cls):
     image = (np.random.default_rng(1).random((48, 64, 3)) * 255).astype(np.uint8)
     hole = np.zeros((48, 64), bool)

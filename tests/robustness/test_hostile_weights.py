@@ -18,6 +18,7 @@ import pytest
 import torch
 from safetensors.torch import save as save_safetensors
 
+from inpaintstudio import paths
 from inpaintstudio.engine import checkpoint_import, registry, weights
 from inpaintstudio.errors import WeightsError
 
@@ -125,14 +126,6 @@ def _shape_and_dtype_cases() -> dict[str, tuple[dict[str, torch.Tensor], str]]:
     return cases
 
 
-@pytest.fixture
-def models(tmp_path, monkeypatch):
-    folder = tmp_path / "models"
-    folder.mkdir()
-    monkeypatch.setenv("INPAINTSTUDIO_MODELS_DIR", str(folder))
-    return folder
-
-
 def _install(folder: Path, name: str) -> None:
     """A manifest entry whose size and sha256 match the file, so the loader itself is what is tested."""
     path = folder / name
@@ -176,23 +169,23 @@ def test_the_payloads_are_live(tmp_path):
     assert control.exists()
 
 
-def test_hostile_files_are_refused_and_never_run_code(tmp_path, models):
+def test_hostile_files_are_refused_and_never_run_code(tmp_path, shipped):
     marker = tmp_path / "marker.txt"
     cases = _cases(marker)
     assert len(cases) >= 20
     for index, (name, (suffix, content, words)) in enumerate(sorted(cases.items())):
-        path = models / f"case{index}{suffix}"
+        path = shipped / f"case{index}{suffix}"
         path.write_bytes(content)
-        messages = _refused_everywhere(path, words, models)
+        messages = _refused_everywhere(path, words, shipped)
         assert all(m and "\n" not in m for m in messages), (name, messages)
         assert not marker.exists(), f"{name}: code from the file ran"
-    assert weights.read_manifest(models.parent / "home") == []
+    assert weights.read_manifest(paths.user_models_dir()) == [], "nothing was imported"
 
 
-def test_wrong_shapes_and_dtypes_are_refused_by_name(tmp_path, models):
+def test_wrong_shapes_and_dtypes_are_refused_by_name(tmp_path, shipped):
     for index, (name, (state, words)) in enumerate(sorted(_shape_and_dtype_cases().items())):
         for suffix in (".safetensors", ".pth"):
-            path = models / f"case{index}{suffix}"
+            path = shipped / f"case{index}{suffix}"
             if suffix == ".safetensors":
                 path.write_bytes(save_safetensors({k: v.contiguous() for k, v in state.items()}))
             else:
@@ -202,7 +195,7 @@ def test_wrong_shapes_and_dtypes_are_refused_by_name(tmp_path, models):
                 with pytest.raises(WeightsError, match=words):
                     weights.load_tensors(path, floating_only=True)
                 assert weights.load_tensors(path)[FIRST].dtype == state[FIRST].dtype  # checkpoints may hold more
-            _install(models, path.name)
+            _install(shipped, path.name)
             with pytest.raises(WeightsError, match=words) as info:
                 registry.get("deepfillv2")(device="cpu").load()
             assert "\n" not in str(info.value), name
@@ -210,14 +203,14 @@ def test_wrong_shapes_and_dtypes_are_refused_by_name(tmp_path, models):
                 checkpoint_import.import_checkpoint(path, "deepfillv2", "hostile")
 
 
-def test_intact_weights_still_load(models):
-    path = models / "good.safetensors"
+def test_intact_weights_still_load(shipped):
+    path = shipped / "good.safetensors"
     path.write_bytes(_safetensors_ok())
-    _install(models, path.name)
+    _install(shipped, path.name)
     model = registry.get("deepfillv2")(device="cpu")
     model.load()
     assert model.net is not None
-    half = models / "half.pth"
+    half = shipped / "half.pth"
     torch.save({k: v.half() for k, v in _state().items()}, half)
-    _install(models, half.name)
+    _install(shipped, half.name)
     registry.get("deepfillv2")(device="cpu").load()

@@ -46,14 +46,13 @@ def write_manifest(folder: Path, entries: list[dict]) -> None:
 
 
 @pytest.fixture(autouse=True)
-def shipped(tmp_path, monkeypatch):  # noqa: ANN001, ANN201
+def shipped(shipped_models):  # noqa: ANN001, ANN201
     """An empty shipped model folder (so only the test's manifests count); the registry is reset after.
 
     Autouse, so it is in place before the window is built: the model panel reads the weights' state when
     it is created, and the repository's own models/ (which ships weights) must not leak into it."""
-    folder = tmp_path / "shipped"
+    folder = shipped_models()
     write_manifest(folder, [])
-    monkeypatch.setenv("INPAINTSTUDIO_MODELS_DIR", str(folder))
     registry.refresh()
     yield folder
     (paths.user_models_dir() / "manifest.json").unlink(missing_ok=True)
