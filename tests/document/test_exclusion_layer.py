@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import zipfile
 
@@ -17,6 +16,8 @@ from inpaintstudio.document.tools import ExcludeTool
 from inpaintstudio.engine.request import FillResult
 from inpaintstudio.errors import ImageLoadError, InputError
 from inpaintstudio.geometry import Rect
+from tests.project_zip import members as zip_members
+from tests.project_zip import rewrite
 
 
 def stroke(doc: Document, points, layer: str = "exclude", size: float = 12.0, erase: bool = False) -> None:
@@ -95,11 +96,6 @@ def test_a_fill_leaves_the_exclusion_and_canvas_growth_keeps_it_in_place(photo):
     assert doc.exclude.shape == (80, 120) and doc.exclude[:, :30].all()
 
 
-def _members(path) -> dict[str, bytes]:
-    with zipfile.ZipFile(path) as zf:
-        return {name: zf.read(name) for name in zf.namelist()}
-
-
 def test_projects_keep_the_exclusion_and_its_history(tmp_path, photo):
     doc = Document(photo[:80, :120])
     stroke(doc, [(10, 10), (100, 10)])
@@ -107,7 +103,7 @@ def test_projects_keep_the_exclusion_and_its_history(tmp_path, photo):
     stroke(doc, [(10, 60), (100, 60)])
     path = tmp_path / "session.inpaint"
     project.save_project(doc, path)
-    members = _members(path)
+    members = zip_members(path)
     assert json.loads(members["project.json"])["version"] == 2 and "exclude.png" in members
     back = project.load_project(path)
     assert np.array_equal(back.exclude, doc.exclude)
@@ -131,7 +127,7 @@ def test_a_project_without_the_exclusion_stays_format_1(tmp_path, photo):
     doc.apply_fill(FillResult.whole(fake, filled, (0, 0), (120, 80), "test"))
     path = tmp_path / "plain.inpaint"
     project.save_project(doc, path)
-    members = _members(path)
+    members = zip_members(path)
     assert json.loads(members["project.json"])["version"] == 1 and "exclude.png" not in members
     index = json.loads(members["history/index.json"])
     [canvas] = [e for step in index["edits"] for e in step.get("edits", [step]) if e["kind"] == "canvas"]
@@ -149,13 +145,7 @@ def test_a_format_2_project_without_its_exclusion_is_damaged(tmp_path, photo):
     stroke(doc, [(10, 10), (100, 10)])
     path = tmp_path / "session.inpaint"
     project.save_project(doc, path, history=False)
-    members = _members(path)
-    del members["exclude.png"]
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as zf:
-        for name, data in members.items():
-            zf.writestr(name, data)
-    path.write_bytes(buffer.getvalue())
+    path.write_bytes(rewrite(path, lambda m: m.pop("exclude.png"), compression=zipfile.ZIP_STORED))
     with pytest.raises(ImageLoadError, match="no exclude.png"):
         project.load_project(path)
 

@@ -5,7 +5,6 @@ borders and `.inpaint` projects; and one note naming what a format cannot carry.
 from __future__ import annotations
 
 import functools
-import io
 import json
 import struct
 import zipfile
@@ -21,6 +20,7 @@ from inpaintstudio.document.document import Document
 from inpaintstudio.document.io import imageio, metadata, project
 from inpaintstudio.document.io.metadata import TextChunk
 from inpaintstudio.errors import ImageLoadError
+from tests.project_zip import rewrite
 
 W, H = 64, 48  # stored size of the test photos
 XMP_NS = (
@@ -449,16 +449,12 @@ def test_a_generated_png_project_keeps_its_text_chunks(tmp_path):
 
 
 def _rewrite_meta(path, change) -> None:
-    with zipfile.ZipFile(path) as zf:
-        members = {name: zf.read(name) for name in zf.namelist()}
-    description = json.loads(members["project.json"])
-    change(description["meta"])
-    members["project.json"] = json.dumps(description).encode()
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as zf:
-        for name, data in members.items():
-            zf.writestr(name, data)
-    path.write_bytes(buffer.getvalue())
+    def change_meta(members: dict[str, bytes]) -> None:
+        description = json.loads(members["project.json"])
+        change(description["meta"])
+        members["project.json"] = json.dumps(description).encode()
+
+    path.write_bytes(rewrite(path, change_meta, compression=zipfile.ZIP_STORED))
 
 
 def test_projects_of_earlier_versions_open_without_the_new_metadata(tmp_path):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import struct
 import zipfile
 
 import numpy as np
@@ -18,6 +17,7 @@ from inpaintstudio.document.io.imageio import ImageMeta
 from inpaintstudio.engine.request import FillResult
 from inpaintstudio.errors import ImageLoadError, ImageSaveError
 from inpaintstudio.geometry import Rect
+from tests.project_zip import rewrite, set_size
 
 META = ImageMeta(
     format="JPEG",
@@ -205,18 +205,6 @@ def _saved(tmp_path, photo) -> bytes:
     return path.read_bytes()
 
 
-def _rewrite(data: bytes, change) -> bytes:
-    """A copy of a project zip with ``change(members)`` applied to its {name: bytes}."""
-    with zipfile.ZipFile(io.BytesIO(data)) as zf:
-        members = {n: zf.read(n) for n in zf.namelist()}
-    change(members)
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, content in members.items():
-            zf.writestr(name, content)
-    return out.getvalue()
-
-
 def _json_change(key, value, member="project.json"):
     def change(members):
         data = json.loads(members[member])
@@ -293,7 +281,7 @@ CASES = {
 def test_damaged_projects_give_clear_errors(tmp_path, photo, case):
     change, words = CASES[case]
     path = tmp_path / "bad.inpaint"
-    path.write_bytes(_rewrite(_saved(tmp_path, photo), change))
+    path.write_bytes(rewrite(_saved(tmp_path, photo), change))
     with pytest.raises(ImageLoadError, match=words) as info:
         project.load_project(path)
     assert str(path) in str(info.value)
@@ -316,9 +304,9 @@ def test_truncated_and_non_zip_files(tmp_path, photo):
 def test_zip_bombs_are_refused_before_inflating(tmp_path, photo):
     data = _saved(tmp_path, photo)
     # A member that says it inflates to 3 GB: refused from the sizes in the directory, nothing is inflated.
-    padded = _rewrite(data, lambda m: m.update({"padding.bin": bytes(1 << 20)}))
+    padded = rewrite(data, lambda m: m.update({"padding.bin": bytes(1 << 20)}))
     bomb = tmp_path / "bomb.inpaint"
-    bomb.write_bytes(_set_size(padded, "padding.bin", 3_000_000_000))
+    bomb.write_bytes(set_size(padded, "padding.bin", 3_000_000_000))
     with pytest.raises(ImageLoadError, match="would unpack to"):
         project.load_project(bomb, max_pixels=1_000_000)
     # Too many members.
@@ -330,24 +318,9 @@ def test_zip_bombs_are_refused_before_inflating(tmp_path, photo):
         project.load_project(many)
     # A member whose zip entry understates its size is read no further than it says.
     liar = tmp_path / "liar.inpaint"
-    liar.write_bytes(_set_size(data, "project.json", 40))
+    liar.write_bytes(set_size(data, "project.json", 40))
     with pytest.raises(ImageLoadError, match="project.json"):
         project.load_project(liar)
-
-
-def _set_size(data: bytes, name: str, size: int) -> bytes:
-    """The zip with ``name``'s uncompressed size changed to ``size`` in its local and central headers."""
-    buf = bytearray(data)
-    with zipfile.ZipFile(io.BytesIO(data)) as zf:
-        info = zf.getinfo(name)
-    struct.pack_into("<I", buf, info.header_offset + 22, size)
-    pos = buf.find(b"PK\x01\x02")
-    while pos >= 0:
-        name_len = struct.unpack_from("<H", buf, pos + 28)[0]
-        if buf[pos + 46 : pos + 46 + name_len] == name.encode():
-            struct.pack_into("<I", buf, pos + 24, size)
-        pos = buf.find(b"PK\x01\x02", pos + 4)
-    return bytes(buf)
 
 
 # -- issue 16: decompression bounded by the pixel limit, every failure an ImageLoadError -----------------
@@ -366,7 +339,7 @@ def _with_history(data: bytes, index: dict, blobs: bytes) -> bytes:
         members["history/index.json"] = json.dumps(index).encode()
         members["history/blobs.bin"] = blobs
 
-    return _rewrite(data, change)
+    return rewrite(data, change)
 
 
 def _canvas_growth_to(width: int, height: int) -> tuple[dict, bytes]:
@@ -394,7 +367,7 @@ def _canvas_growth_to(width: int, height: int) -> tuple[dict, bytes]:
 
 def test_an_image_member_larger_than_its_pixels_can_be_is_refused_before_inflating(tmp_path, photo):
     # A PNG followed by megabytes of zeros: a few kilobytes in the zip; its PNG decodes fine.
-    padded = _rewrite(
+    padded = rewrite(
         _small_project(tmp_path, photo), lambda m: m.update({"image.png": m["image.png"] + bytes(8 << 20)})
     )
     path = tmp_path / "padded.inpaint"
@@ -432,6 +405,6 @@ def test_deeply_nested_json_is_damage_not_a_recursion_error(tmp_path, photo):
         data = _small_project(tmp_path, photo)
         if member == "history/index.json":
             data = _with_history(data, {}, b"")
-        path.write_bytes(_rewrite(data, lambda m, member=member: m.update({member: nested})))
+        path.write_bytes(rewrite(data, lambda m, member=member: m.update({member: nested})))
         with pytest.raises(ImageLoadError, match="nested.inpaint"):
             project.load_project(path)

@@ -3,8 +3,6 @@ the title and recent files; hostile and corrupt files give an error and leave th
 
 from __future__ import annotations
 
-import io
-import struct
 import zipfile
 from pathlib import Path
 
@@ -15,6 +13,7 @@ from PySide6.QtGui import QKeySequence
 
 from inpaintstudio.geometry import Rect
 from inpaintstudio.ui import messages
+from tests.project_zip import rewrite, set_size
 
 
 def edit(window) -> None:  # noqa: ANN001
@@ -91,43 +90,25 @@ def _good_project(tmp_path: Path, doc) -> bytes:  # noqa: ANN001
     return path.read_bytes()
 
 
-def _with_absurd_size(data: bytes, name: str, size: int) -> bytes:
-    """The zip with ``name`` claiming ``size`` uncompressed bytes in its local and central headers."""
-    buf = bytearray(data)
-    with zipfile.ZipFile(io.BytesIO(data)) as zf:
-        info = zf.getinfo(name)
-    struct.pack_into("<I", buf, info.header_offset + 22, size)
-    pos = buf.find(b"PK\x01\x02")
-    while pos >= 0:
-        length = struct.unpack_from("<H", buf, pos + 28)[0]
-        if buf[pos + 46 : pos + 46 + length] == name.encode():
-            struct.pack_into("<I", buf, pos + 24, size)
-        pos = buf.find(b"PK\x01\x02", pos + 4)
-    return bytes(buf)
-
-
 def test_hostile_and_corrupt_files_leave_the_app_running(window, small_doc, dialogs, tmp_path, qtbot):
     from inpaintstudio.document.document import Document
 
     good = _good_project(tmp_path, Document(small_doc.image))
     drag(window, [(100, 80), (130, 90)])
     cases = {
-        "bomb.inpaint": (_with_absurd_size(good, "image.png", 4_000_000_000), "would unpack to"),
+        "bomb.inpaint": (set_size(good, "image.png", 4_000_000_000), "would unpack to"),
         "notzip.inpaint": (b"\x89PNG\r\n\x1a\n this is no project", "not a zip"),
         "cut.inpaint": (good[: len(good) // 2], ""),
         "broken.jpg": (b"\xff\xd8\xff\xe0 not really a jpeg", ""),
     }
+
     # A project whose history index names a layer outside the document (a path-traversal attempt).
-    with zipfile.ZipFile(io.BytesIO(good)) as zf:
-        members = {n: zf.read(n) for n in zf.namelist()}
-    members["history/index.json"] = b'{"format": 1, "position": 1, "edits": [{"kind": "exec", "layer": "../x"}]}'
-    members["project.json"] = members["project.json"].replace(b'"history": false', b'"history": true')
-    members["history/blobs.bin"] = b""
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w") as zf:
-        for name, content in members.items():
-            zf.writestr(name, content)
-    cases["history.inpaint"] = (out.getvalue(), "history")
+    def traversal(members: dict[str, bytes]) -> None:
+        members["history/index.json"] = b'{"format": 1, "position": 1, "edits": [{"kind": "exec", "layer": "../x"}]}'
+        members["project.json"] = members["project.json"].replace(b'"history": false', b'"history": true')
+        members["history/blobs.bin"] = b""
+
+    cases["history.inpaint"] = (rewrite(good, traversal, compression=zipfile.ZIP_STORED), "history")
     for name, (content, words) in cases.items():
         (tmp_path / name).write_bytes(content)
         dialogs.errors.clear()

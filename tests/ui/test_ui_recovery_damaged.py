@@ -3,7 +3,6 @@ command line still opens."""
 
 from __future__ import annotations
 
-import io
 import json
 import zipfile
 
@@ -12,6 +11,7 @@ from conftest import gradient_photo
 from inpaintstudio.document.document import Document
 from inpaintstudio.document.io.recovery import RecoveryStore
 from inpaintstudio.ui.app import start_session
+from tests.project_zip import rewrite
 
 
 def _damaged_snapshot(store: RecoveryStore) -> None:
@@ -21,14 +21,8 @@ def _damaged_snapshot(store: RecoveryStore) -> None:
     target = store.save(doc, "crashed")
     sidecar = store.folder / "crashed.json"
     sidecar.write_text(json.dumps({**json.loads(sidecar.read_text()), "pid": 999_999_999}))
-    with zipfile.ZipFile(target) as zf:
-        members = {name: zf.read(name) for name in zf.namelist()}
-    members["project.json"] = b"[" * 200_000 + b"]" * 200_000
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w") as zf:
-        for name, data in members.items():
-            zf.writestr(name, data)
-    target.write_bytes(out.getvalue())
+    nested = b"[" * 200_000 + b"]" * 200_000
+    target.write_bytes(rewrite(target, lambda m: m.update({"project.json": nested}), compression=zipfile.ZIP_STORED))
 
 
 def test_a_damaged_snapshot_is_reported_and_the_named_photo_still_opens(window, dialogs, photo_path):
