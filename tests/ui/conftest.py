@@ -18,6 +18,7 @@ from inpaintstudio.document.document import Document  # noqa: E402
 from inpaintstudio.engine import registry  # noqa: E402
 from inpaintstudio.engine.base import Capabilities, Inpainter  # noqa: E402
 from inpaintstudio.ui import messages  # noqa: E402
+from tests.images import gradient_photo  # noqa: E402
 
 
 @dataclass
@@ -81,13 +82,6 @@ def dialogs(monkeypatch: pytest.MonkeyPatch) -> Dialogs:
     recorder = Dialogs()
     recorder.install(monkeypatch)
     return recorder
-
-
-def gradient_photo(width: int = 160, height: int = 120) -> np.ndarray:
-    """A smooth, textured test photo (fast to fill, easy to check)."""
-    y, x = np.mgrid[0:height, 0:width]
-    rgb = np.stack([x * 255 // max(1, width - 1), y * 255 // max(1, height - 1), (x * 7 + y * 3) % 256], axis=2)
-    return rgb.astype(np.uint8)
 
 
 @pytest.fixture

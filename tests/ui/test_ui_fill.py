@@ -95,7 +95,7 @@ def test_a_failing_fill_shows_a_message_and_changes_nothing(window, small_doc, q
 
 
 def test_a_size_change_during_the_fill_is_reported(window, slow_model, qtbot, dialogs):
-    from conftest import gradient_photo
+    from tests.images import gradient_photo
 
     doc = Document(gradient_photo(60, 40))
     window.set_document(doc)
@@ -205,29 +205,6 @@ def test_the_first_learned_fill_says_it_loads_the_model(window, small_doc, qtbot
         qtbot.waitUntil(lambda: not window.fills.busy, timeout=10000)
     finally:
         registry.unregister(LoadingInpainter.name)
-
-
-def test_patchmatch_in_its_child_process_fills_as_in_process_and_reports_failures(monkeypatch):
-    """What the app's PatchMatch fills run in (a child process that Cancel can stop) changes no pixel."""
-    import pytest
-    from conftest import gradient_photo
-
-    from inpaintstudio.engine.context import JobContext
-    from inpaintstudio.engine.inpainters import classical
-
-    image = gradient_photo(400, 300)
-    hole = np.zeros((300, 400), bool)
-    hole[100:180, 150:260] = True
-    fractions = []
-    pm = classical.PatchMatchInpainter()
-    in_child = pm.inpaint(image, hole, None, JobContext(progress=lambda f, m: fractions.append(f)))
-    assert len(set(fractions)) > 3 and fractions == sorted(fractions), "the search's progress, in order"
-    monkeypatch.setattr(classical, "CHILD_MIN_PIXELS", 10**9)
-    assert np.array_equal(in_child, pm.inpaint(image, hole, None, JobContext()))
-    monkeypatch.setattr(classical, "CHILD_MIN_PIXELS", 0)
-    monkeypatch.setattr(classical.PatchMatchInpainter, "patch_size", 0)
-    with pytest.raises(RuntimeError, match="patchmatch failed: ValueError: patch_size must be between"):
-        pm.inpaint(image, hole, None, JobContext())
 
 
 def test_messages_neither_cover_nor_hide_the_progress(window, small_doc, slow_model, qtbot):

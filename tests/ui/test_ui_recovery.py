@@ -11,12 +11,13 @@ import time
 
 import numpy as np
 import pytest
-from conftest import drag, gradient_photo
+from conftest import drag
 
 from inpaintstudio.document.document import Document
 from inpaintstudio.document.io.recovery import RecoveryStore
 from inpaintstudio.errors import ImageSaveError
 from inpaintstudio.ui.recovery_controller import INTERVAL_ENV, autosave_interval
+from tests.images import gradient_photo
 
 
 def snapshot_path(window):  # noqa: ANN001, ANN201

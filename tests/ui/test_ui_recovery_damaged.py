@@ -6,11 +6,10 @@ from __future__ import annotations
 import json
 import zipfile
 
-from conftest import gradient_photo
-
 from inpaintstudio.document.document import Document
 from inpaintstudio.document.io.recovery import RecoveryStore
 from inpaintstudio.ui.app import start_session
+from tests.images import gradient_photo
 from tests.project_zip import rewrite
 
 

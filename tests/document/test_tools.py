@@ -1,11 +1,10 @@
-"""The Qt-free tools (document/tools.py) and comparison state (document/compare.py)."""
+"""The Qt-free tools (document/tools.py): painting, erasing, the hand and the border extension."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from inpaintstudio.document.compare import Comparison
 from inpaintstudio.document.document import Document
 from inpaintstudio.document.tools import (
     BrushTool,
@@ -18,7 +17,6 @@ from inpaintstudio.document.tools import (
     grab_edges,
     padding_text,
 )
-from inpaintstudio.engine.pipeline import run_fill
 from inpaintstudio.geometry import Rect
 
 
@@ -116,36 +114,3 @@ def test_extend_tool_makes_one_step_per_drag():
 
 def test_padding_text():
     assert padding_text(Rect(0, -10, 150, 90), Rect(0, 0, 100, 80)) == "↑ +10   → +50   150 x 90 px"
-
-
-def test_comparison_slots_follow_their_jobs_and_apply():
-    d = doc()
-    d.mask[30:50, 30:50] = 255
-    d.image[:] = 90
-    comparison = Comparison(d.fill_request("telea"), ["telea", "patchmatch"], {"telea": "Telea"})
-    seen = []
-    comparison.subscribe(seen.append)
-    comparison.queued(0)
-    comparison.queued(1)
-    comparison.progress(0, 0.5)
-    assert comparison.slots[0].caption() == "Telea - running 50 %"
-    result = run_fill(comparison.request_for(0))
-    comparison.succeed(0, result)
-    comparison.fail(1, "no luck")
-    assert comparison.finished
-    assert comparison.slots[0].caption().startswith("Telea - ") and comparison.slots[0].caption().endswith(" s")
-    assert comparison.slots[1].caption() == "patchmatch - failed: no luck"
-    assert seen == [0, 1, 0, 0, 1]
-    assert comparison.apply(0, d)
-    assert d.history.labels() == ["Fill (telea, compared)"]
-    with pytest.raises(ValueError):
-        comparison.apply(1, d)
-
-
-def test_comparison_needs_two_to_four_models():
-    request = doc().fill_request("telea")
-    with pytest.raises(ValueError):
-        Comparison(request, ["telea"])
-    with pytest.raises(ValueError):
-        Comparison(request, ["a", "b", "c", "d", "e"])
-    assert len(Comparison(request, ["telea", "telea", "patchmatch"]).slots) == 2
