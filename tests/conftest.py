@@ -70,6 +70,19 @@ def srn_weights(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shipped: Path):
 
 
 @pytest.fixture
+def run_cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., tuple[int, str, str]]:
+    """``run_cli(*args)``: the command line run in this process, as (exit status, stdout, stderr)."""
+    from inpaintstudio.cli import main
+
+    def run(*args: object) -> tuple[int, str, str]:
+        code = main([str(a) for a in args])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run
+
+
+@pytest.fixture
 def photo() -> np.ndarray:
     """A real photograph (public domain, see fixtures/ATTRIBUTION.tsv), 384 x 256 RGB."""
     from PIL import Image

@@ -12,8 +12,6 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from inpaintstudio.cli import main
-
 
 @pytest.fixture
 def inputs(tmp_path, photo, make_hole):
@@ -23,12 +21,6 @@ def inputs(tmp_path, photo, make_hole):
     mask = tmp_path / "mask.png"
     Image.fromarray(hole.astype(np.uint8) * 255).save(mask)
     return image, mask, hole
-
-
-def run_cli(capsys, *args):
-    code = main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def assert_clean_failure(code, err, out_path, *fragments):
@@ -44,20 +36,20 @@ def assert_clean_failure(code, err, out_path, *fragments):
 
 
 @pytest.mark.parametrize("model", ["telea", "navier-stokes", "patchmatch"])
-def test_fill_keeps_unmasked_pixels_exact(capsys, tmp_path, inputs, photo, model):
+def test_fill_keeps_unmasked_pixels_exact(run_cli, tmp_path, inputs, photo, model):
     image, mask, hole = inputs
     out = tmp_path / "out.png"
-    code, stdout, err = run_cli(capsys, "fill", image, "--mask", mask, "--model", model, "-o", out)
+    code, stdout, err = run_cli("fill", image, "--mask", mask, "--model", model, "-o", out)
     assert code == 0 and f"({model}," in stdout, err
     result = np.asarray(Image.open(out).convert("RGB"))
     assert (result[~hole] == photo[~hole]).all()
     assert (result[hole] != photo[hole]).any()
 
 
-def test_extend_grows_the_output(capsys, tmp_path, inputs, photo):
+def test_extend_grows_the_output(run_cli, tmp_path, inputs, photo):
     image, _, _ = inputs
     out = tmp_path / "wide.png"
-    code, _, _ = run_cli(capsys, "fill", image, "--extend", "10,0,40,5", "--model", "patchmatch", "-o", out)
+    code, _, _ = run_cli("fill", image, "--extend", "10,0,40,5", "--model", "patchmatch", "-o", out)
     assert code == 0
     result = np.asarray(Image.open(out).convert("RGB"))
     h, w = photo.shape[:2]
@@ -65,24 +57,24 @@ def test_extend_grows_the_output(capsys, tmp_path, inputs, photo):
     assert (result[:h, 10 : 10 + w] == photo).all()
 
 
-def test_empty_mask_writes_the_input_with_a_notice(capsys, tmp_path, inputs):
+def test_empty_mask_writes_the_input_with_a_notice(run_cli, tmp_path, inputs):
     image, _, _ = inputs
     empty = tmp_path / "empty.png"
     Image.new("L", Image.open(image).size, 0).save(empty)
     out = tmp_path / "same.png"
-    code, _, err = run_cli(capsys, "fill", image, "--mask", empty, "--model", "telea", "-o", out)
+    code, _, err = run_cli("fill", image, "--mask", empty, "--model", "telea", "-o", out)
     assert code == 0 and "empty" in err
     assert out.read_bytes() == image.read_bytes()
 
 
-def test_missing_image(capsys, tmp_path, inputs):
+def test_missing_image(run_cli, tmp_path, inputs):
     _, mask, _ = inputs
     out = tmp_path / "o.png"
-    code, _, err = run_cli(capsys, "fill", tmp_path / "nope.jpg", "--mask", mask, "--model", "telea", "-o", out)
+    code, _, err = run_cli("fill", tmp_path / "nope.jpg", "--mask", mask, "--model", "telea", "-o", out)
     assert_clean_failure(code, err, out, "no such file")
 
 
-def test_unreadable_image(capsys, tmp_path, inputs, monkeypatch):
+def test_unreadable_image(run_cli, tmp_path, inputs, monkeypatch):
     image, mask, _ = inputs
     real_read = type(image).read_bytes
 
@@ -93,12 +85,12 @@ def test_unreadable_image(capsys, tmp_path, inputs, monkeypatch):
 
     monkeypatch.setattr(type(image), "read_bytes", denied)
     out = tmp_path / "o.png"
-    code, _, err = run_cli(capsys, "fill", image, "--mask", mask, "--model", "telea", "-o", out)
+    code, _, err = run_cli("fill", image, "--mask", mask, "--model", "telea", "-o", out)
     assert_clean_failure(code, err, out, "cannot be read", "Permission denied")
 
 
 @pytest.mark.parametrize("damage", ["truncated", "garbage", "wrong-extension"])
-def test_corrupt_images(capsys, tmp_path, inputs, photo_path, damage):
+def test_corrupt_images(run_cli, tmp_path, inputs, photo_path, damage):
     _, mask, _ = inputs
     bad = tmp_path / "bad.jpg"
     if damage == "truncated":
@@ -108,42 +100,42 @@ def test_corrupt_images(capsys, tmp_path, inputs, photo_path, damage):
     else:
         bad.write_text("just some text in a file called .jpg")
     out = tmp_path / "o.png"
-    code, _, err = run_cli(capsys, "fill", bad, "--mask", mask, "--model", "telea", "-o", out)
+    code, _, err = run_cli("fill", bad, "--mask", mask, "--model", "telea", "-o", out)
     assert_clean_failure(code, err, out, "bad.jpg")
 
 
-def test_mask_of_another_size(capsys, tmp_path, inputs):
+def test_mask_of_another_size(run_cli, tmp_path, inputs):
     image, _, _ = inputs
     small = tmp_path / "small.png"
     Image.new("L", (10, 10), 255).save(small)
     out = tmp_path / "o.png"
-    code, _, err = run_cli(capsys, "fill", image, "--mask", small, "--model", "telea", "-o", out)
+    code, _, err = run_cli("fill", image, "--mask", small, "--model", "telea", "-o", out)
     assert_clean_failure(code, err, out, "same size")
 
 
-def test_unknown_model(capsys, tmp_path, inputs):
+def test_unknown_model(run_cli, tmp_path, inputs):
     image, mask, _ = inputs
     out = tmp_path / "o.png"
-    code, _, err = run_cli(capsys, "fill", image, "--mask", mask, "--model", "magic", "-o", out)
+    code, _, err = run_cli("fill", image, "--mask", mask, "--model", "magic", "-o", out)
     assert_clean_failure(code, err, out, "unknown model 'magic'", "telea")
 
 
-def test_extend_with_a_model_that_cannot(capsys, tmp_path, inputs):
+def test_extend_with_a_model_that_cannot(run_cli, tmp_path, inputs):
     image, mask, _ = inputs
     out = tmp_path / "o.png"
-    code, _, err = run_cli(capsys, "fill", image, "--mask", mask, "--extend", "0,0,20,0", "--model", "telea", "-o", out)
+    code, _, err = run_cli("fill", image, "--mask", mask, "--extend", "0,0,20,0", "--model", "telea", "-o", out)
     assert_clean_failure(code, err, out, "cannot extend")
 
 
 @pytest.mark.parametrize("value", ["1,2,3", "a,b,c,d", "-1,0,0,0"])
-def test_bad_extend_values(capsys, tmp_path, inputs, value):
+def test_bad_extend_values(run_cli, tmp_path, inputs, value):
     image, _, _ = inputs
     out = tmp_path / "o.png"
-    code, _, err = run_cli(capsys, "fill", image, f"--extend={value}", "--model", "patchmatch", "-o", out)
+    code, _, err = run_cli("fill", image, f"--extend={value}", "--model", "patchmatch", "-o", out)
     assert_clean_failure(code, err, out, "--extend")
 
 
-def test_pixel_limit_and_its_override(capsys, tmp_path):
+def test_pixel_limit_and_its_override(run_cli, tmp_path):
     image = tmp_path / "big.png"
     Image.new("RGB", (2000, 1500), (90, 120, 150)).save(image)
     mask = tmp_path / "m.png"
@@ -151,23 +143,21 @@ def test_pixel_limit_and_its_override(capsys, tmp_path):
     m.paste(255, (100, 100, 140, 140))
     m.save(mask)
     out = tmp_path / "o.png"
-    code, _, err = run_cli(
-        capsys, "fill", image, "--mask", mask, "--model", "telea", "-o", out, "--max-pixels", "1000000"
-    )
+    code, _, err = run_cli("fill", image, "--mask", mask, "--model", "telea", "-o", out, "--max-pixels", "1000000")
     assert_clean_failure(code, err, out, "megapixels", "--max-pixels")
-    code, _, _ = run_cli(capsys, "fill", image, "--mask", mask, "--model", "telea", "-o", out, "--no-pixel-limit")
+    code, _, _ = run_cli("fill", image, "--mask", mask, "--model", "telea", "-o", out, "--no-pixel-limit")
     assert code == 0 and out.exists()
 
 
-def test_unknown_output_format_fails_before_any_work(capsys, tmp_path, inputs):
+def test_unknown_output_format_fails_before_any_work(run_cli, tmp_path, inputs):
     image, mask, _ = inputs
     out = tmp_path / "o.xyz"
-    code, _, err = run_cli(capsys, "fill", image, "--mask", mask, "--model", "telea", "-o", out)
+    code, _, err = run_cli("fill", image, "--mask", mask, "--model", "telea", "-o", out)
     assert_clean_failure(code, err, out, "cannot save as")
 
 
 @pytest.mark.parametrize("mode", ["I;16", "L", "P", "CMYK", "RGBA"])
-def test_special_modes_are_handled(capsys, tmp_path, photo, make_hole, mode):
+def test_special_modes_are_handled(run_cli, tmp_path, photo, make_hole, mode):
     src = Image.fromarray(photo)
     if mode == "I;16":
         src = Image.fromarray(np.asarray(src.convert("L"), np.uint16) * 257)
@@ -182,7 +172,7 @@ def test_special_modes_are_handled(capsys, tmp_path, photo, make_hole, mode):
     mask = tmp_path / "m.png"
     Image.fromarray(hole.astype(np.uint8) * 255).save(mask)
     out = tmp_path / "out.png"
-    code, _, err = run_cli(capsys, "fill", image, "--mask", mask, "--model", "telea", "-o", out)
+    code, _, err = run_cli("fill", image, "--mask", mask, "--model", "telea", "-o", out)
     assert code == 0, err
     result = Image.open(out)
     if mode in ("I;16", "L", "RGBA"):

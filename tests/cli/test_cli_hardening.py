@@ -22,55 +22,47 @@ def folders(tmp_path, photo, make_hole):
     return images, masks
 
 
-def run_cli(capsys, *args):
-    code = main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def test_fill_refuses_to_overwrite_its_input_without_overwrite(capsys, folders):
+def test_fill_refuses_to_overwrite_its_input_without_overwrite(run_cli, folders):
     images, masks = folders
     image = images / "a.png"
     original = image.read_bytes()
     for out in (image, masks / "a.png", images / "." / "a.png"):
-        code, _, err = run_cli(capsys, "fill", image, "--mask", masks / "a.png", "--model", "telea", "-o", out)
+        code, _, err = run_cli("fill", image, "--mask", masks / "a.png", "--model", "telea", "-o", out)
         assert code == 1 and "--overwrite" in err and "Traceback" not in err
     assert image.read_bytes() == original
-    code, _, err = run_cli(
-        capsys, "fill", image, "--mask", masks / "a.png", "--model", "telea", "-o", image, "--overwrite"
-    )
+    code, _, err = run_cli("fill", image, "--mask", masks / "a.png", "--model", "telea", "-o", image, "--overwrite")
     assert code == 0, err
     assert image.read_bytes() != original
 
 
-def test_batch_refuses_an_output_folder_that_would_replace_inputs(capsys, folders):
+def test_batch_refuses_an_output_folder_that_would_replace_inputs(run_cli, folders):
     images, masks = folders
     before = {p.name: p.read_bytes() for p in images.iterdir()}
     for out in (images, masks):
-        code, _, err = run_cli(capsys, "batch", "--images", images, "--masks", masks, "--model", "telea", "--out", out)
+        code, _, err = run_cli("batch", "--images", images, "--masks", masks, "--model", "telea", "--out", out)
         assert code == 1 and "--overwrite" in err
     assert {p.name: p.read_bytes() for p in images.iterdir()} == before
     # Other names in the same folder replace nothing: allowed.
     code, _, err = run_cli(
-        capsys, "batch", "--images", images, "--masks", masks, "--model", "telea", "--out", images, "--format", "tiff"
+        "batch", "--images", images, "--masks", masks, "--model", "telea", "--out", images, "--format", "tiff"
     )
     assert code == 0, err
     code, _, err = run_cli(
-        capsys, "batch", "--images", images, "--masks", masks, "--model", "telea", "--out", images, "--overwrite"
+        "batch", "--images", images, "--masks", masks, "--model", "telea", "--out", images, "--overwrite"
     )
     assert code == 0, err
     assert images.joinpath("a.png").read_bytes() != before["a.png"]
 
 
 @pytest.mark.parametrize("model", ["telea", "navier-stokes"])
-def test_an_all_white_mask_cannot_be_filled_by_a_diffusion_fill(capsys, tmp_path, folders, model):
+def test_an_all_white_mask_cannot_be_filled_by_a_diffusion_fill(run_cli, tmp_path, folders, model):
     # Diffusion fills spread the pixels around a hole into it; with every pixel masked there are none, and
     # OpenCV gives the input back unchanged. That is an error, not a result.
     images, _ = folders
     white = tmp_path / "white.png"
     Image.new("L", Image.open(images / "a.png").size, 255).save(white)
     out = tmp_path / "out.png"
-    code, _, err = run_cli(capsys, "fill", images / "a.png", "--mask", white, "--model", model, "-o", out)
+    code, _, err = run_cli("fill", images / "a.png", "--mask", white, "--model", model, "-o", out)
     assert code == 1 and "nothing could be filled" in err and "Traceback" not in err
     assert not out.exists()
 
@@ -78,7 +70,7 @@ def test_an_all_white_mask_cannot_be_filled_by_a_diffusion_fill(capsys, tmp_path
 # -- item 9: errors that escaped or misled ---------------------------------------------------------------
 
 
-def test_batch_interrupted_says_what_it_had_written(capsys, tmp_path, folders, monkeypatch):
+def test_batch_interrupted_says_what_it_had_written(run_cli, tmp_path, folders, monkeypatch):
     from inpaintstudio.commands import common
 
     images, masks = folders
@@ -93,7 +85,7 @@ def test_batch_interrupted_says_what_it_had_written(capsys, tmp_path, folders, m
 
     monkeypatch.setattr(common, "fill_file", interrupted_on_the_second)
     out = tmp_path / "out"
-    code, _, err = run_cli(capsys, "batch", "--images", images, "--masks", masks, "--model", "telea", "--out", out)
+    code, _, err = run_cli("batch", "--images", images, "--masks", masks, "--model", "telea", "--out", out)
     assert code == 130
     assert "nothing was written" not in err
     assert "filled 1 of 2 images" in err and str(out) in err
@@ -134,14 +126,14 @@ def test_sigterm_during_a_save_leaves_no_temporary_file(tmp_path, folders):
     assert not list(tmp_path.glob(".*.part"))
 
 
-def test_batch_stops_once_when_the_device_is_missing(capsys, tmp_path, folders, monkeypatch):
+def test_batch_stops_once_when_the_device_is_missing(run_cli, tmp_path, folders, monkeypatch):
     import torch
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     images, masks = folders
     out = tmp_path / "out"
     code, _, err = run_cli(
-        capsys, "batch", "--images", images, "--masks", masks, "--model", "deepfillv2", "--device", "cuda", "--out", out
+        "batch", "--images", images, "--masks", masks, "--model", "deepfillv2", "--device", "cuda", "--out", out
     )
     lines = err.strip().splitlines()
     assert code == 1 and len(lines) == 1, err
@@ -149,16 +141,16 @@ def test_batch_stops_once_when_the_device_is_missing(capsys, tmp_path, folders, 
 
 
 @pytest.mark.parametrize("data", ["missing", "empty"])
-def test_train_with_a_missing_or_empty_data_folder_is_one_line(capsys, tmp_path, data):
+def test_train_with_a_missing_or_empty_data_folder_is_one_line(run_cli, tmp_path, data):
     (tmp_path / "empty").mkdir()
     run = tmp_path / "run"
-    code, _, err = run_cli(capsys, "train", "deepfillv2", "--data", tmp_path / data, "--run", run, "--steps", 1)
+    code, _, err = run_cli("train", "deepfillv2", "--data", tmp_path / data, "--run", run, "--steps", 1)
     assert code == 1 and err.startswith("inpaintstudio: error:") and "internal error" not in err, err
     assert str(tmp_path / data) in err
     assert not run.exists(), "nothing is created for a run that cannot start"
 
 
-def test_eval_checks_its_output_folder_before_evaluating(capsys, tmp_path, folders, monkeypatch):
+def test_eval_checks_its_output_folder_before_evaluating(run_cli, tmp_path, folders, monkeypatch):
     from inpaintstudio.evaluation import benchmark
 
     def no_evaluation(*args, **kwargs):
@@ -167,7 +159,7 @@ def test_eval_checks_its_output_folder_before_evaluating(capsys, tmp_path, folde
     monkeypatch.setattr(benchmark, "evaluate", no_evaluation)
     images, masks = folders
     out = tmp_path / "missing" / "report.csv"
-    code, _, err = run_cli(capsys, "eval", "--images", images, "--masks", masks, "--models", "telea", "--out", out)
+    code, _, err = run_cli("eval", "--images", images, "--masks", masks, "--models", "telea", "--out", out)
     assert code == 1 and err.startswith("inpaintstudio: error:") and "does not exist" in err, err
 
 
@@ -181,19 +173,19 @@ def test_max_pixels_must_be_positive(capsys, folders):
         assert "--max-pixels" in err and "positive" in err and "-0" not in err
 
 
-def test_debug_is_accepted_after_the_subcommand(capsys, tmp_path, folders):
+def test_debug_is_accepted_after_the_subcommand(run_cli, tmp_path, folders):
     images, masks = folders
     out = tmp_path / "o.png"
     code, _, err = run_cli(
-        capsys, "fill", images / "a.png", "--mask", masks / "a.png", "--model", "telea", "-o", out, "--debug"
+        "fill", images / "a.png", "--mask", masks / "a.png", "--model", "telea", "-o", out, "--debug"
     )
     assert code == 0, err
     assert out.exists()
 
 
-def test_importing_an_image_as_a_checkpoint_says_what_it_is(capsys, folders):
+def test_importing_an_image_as_a_checkpoint_says_what_it_is(run_cli, folders):
     images, _ = folders
-    code, _, err = run_cli(capsys, "models", "import", images / "a.png", "--as", "deepfillv2")
+    code, _, err = run_cli("models", "import", images / "a.png", "--as", "deepfillv2")
     assert code == 1 and "pickled" not in err, err
     assert "not a PyTorch checkpoint" in err and "PNG image" in err
 
@@ -234,12 +226,12 @@ def _in_a_terminal(args: list[str]) -> str:
     return b"".join(chunks).decode("utf-8", "replace")
 
 
-def test_batch_shows_a_progress_bar_in_a_terminal_and_none_in_a_pipe(capsys, tmp_path, folders):
+def test_batch_shows_a_progress_bar_in_a_terminal_and_none_in_a_pipe(run_cli, tmp_path, folders):
     images, masks = folders
     args = ["batch", "--images", str(images), "--masks", str(masks), "--model", "telea", "--out", str(tmp_path / "o")]
     shown = _in_a_terminal(args)
     assert "%|" in shown and "/2 [" in shown and "image/s" in shown, shown
-    code, _, err = run_cli(capsys, *args, "--overwrite")
+    code, _, err = run_cli(*args, "--overwrite")
     assert code == 0 and "\r" not in err and "%|" not in err
 
 
