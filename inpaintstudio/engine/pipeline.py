@@ -15,7 +15,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from inpaintstudio.engine import blend, detail, processing, registry
+from inpaintstudio.engine import postprocess, processing, registry
 from inpaintstudio.engine.base import Inpainter
 from inpaintstudio.engine.context import JobContext
 from inpaintstudio.engine.device import resolve_device
@@ -253,23 +253,17 @@ def _fill_once(request: FillRequest, cls: type[Inpainter], ctx: JobContext, cach
         # The patch starts as a copy of the region, so pixels outside the hole stay bit-identical.
         pixels = np.array(canvas[rows, cols], copy=True)
         restored = processing.restore(filled, prepared)
-        if request.blend and cls.learned:
-            restored = blend.seamless(canvas[rows, cols], region_hole, restored, exclude=region_exclude)
-        if attention is not None:
-            restored = detail.transfer_detail(
-                canvas[rows, cols],
-                region_hole,
-                restored,
-                attention,
-                scaled_size=prepared.scaled_size,
-                padded_size=(prepared.image.shape[1], prepared.image.shape[0]),
-                strength=detail.STRENGTH,
-                band=detail.BAND,
-                exclude=region_exclude,
-            )
-        if request.blend and getattr(cls, "join_at_edge", False):
-            # after the detail: the copied texture must not bring back a step at the old edge
-            restored = blend.edge_join(canvas[rows, cols], region_hole, restored)
+        restored = postprocess.finish(
+            cls,
+            canvas[rows, cols],
+            region_hole,
+            restored,
+            prepared,
+            attention,
+            join=request.blend,
+            add_detail=request.detail,
+            exclude=region_exclude,
+        )
         if processing.achromatic(pixels, ~region_hole):
             # Learned models trained on colour photos tint a black-and-white picture's holes.
             restored = processing.desaturate(restored)

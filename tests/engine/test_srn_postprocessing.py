@@ -97,3 +97,20 @@ def test_srn_extension_has_no_step_at_the_old_edge_and_keeps_the_photo(srn_weigh
     assert abs(out[top + h - 1, cols].mean() - out[top + h, cols].mean()) <= own_rows
     assert abs(out[rows, left - 1].mean() - out[rows, left].mean()) <= own_cols
     assert abs(out[rows, left + w - 1].mean() - out[rows, left + w].mean()) <= own_cols
+
+
+def test_matched_attention_leaves_out_busy_cells_of_the_same_mean_colour() -> None:
+    """A cell crossed by fine dark-and-light lines has the sky's mean colour (here: the band's, exactly);
+    its lines must not be copied into a flat band."""
+    h, w = 64, 128
+    image = np.full((h, w, 3), 129, np.uint8)
+    image[:, 96:] = 128  # the band to fill
+    image[24:28, 40:44:2] = 28  # a tiny grille, finer than the colour layout sees (4 x 4 working pixels),
+    image[24:28, 41:44:2] = 228  # with the band's mean colour: the nearest cells in colour
+    hole = np.zeros((h, w), bool)
+    hole[:, 96:] = True
+    amap = detail.matched_attention(image, hole)
+    rows, cols = amap.grid
+    used = {int(i) for cell in range(rows * cols) for i, wt in zip(amap.index[cell], amap.weight[cell]) if wt > 0}
+    busy = {i * cols + j for i in (2, 3) for j in (4, 5)}  # the cells whose 2-cell patch holds the grille
+    assert used and not used & busy

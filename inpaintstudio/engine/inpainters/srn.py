@@ -26,7 +26,6 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from inpaintstudio.engine.base import Capabilities
 from inpaintstudio.engine.context import JobContext
-from inpaintstudio.engine.detail import AttentionMap, matched_attention
 from inpaintstudio.engine.learned import LearnedInpainter
 from inpaintstudio.engine.registry import register
 from inpaintstudio.errors import InputError
@@ -113,6 +112,9 @@ class SRNInpainter(LearnedInpainter):
     # SRN hands back the photo's own pixels around its band, so the membrane join sees no step there; its
     # join compares the photo's last pixels with the band's first ones instead (blend.edge_join).
     join_at_edge: ClassVar[bool] = True
+    # ... and it has no attention of its own: the full-resolution detail draws from the known cells nearest
+    # in colour layout to the joined fill (engine/postprocess.py, detail.matched_attention).
+    matched_detail: ClassVar[bool] = True
 
     @classmethod
     def build_network(cls, config: dict[str, Any]) -> torch.nn.Module:
@@ -147,16 +149,7 @@ class SRNInpainter(LearnedInpainter):
             ctx.progress(index / len(steps), f"{self.name}: extending, step {index + 1} of {len(steps)}")
             current, known_px = self._step(current, known_px, step, size)
         ctx.progress(1.0, f"{self.name}: done")
-        if self.collect_attention:
-            # SRN has no attention of its own: the full-resolution detail draws from the known cells whose
-            # colour layout in SRN's output is nearest (engine/detail.py, matched_attention).
-            self.attention = self._matched_attention(current, hole)
         return current
-
-    @staticmethod
-    def _matched_attention(image: torch.Tensor, hole: torch.Tensor) -> AttentionMap:
-        pixels = ((image[0].float().clamp(-1, 1) + 1.0) * 127.5).round().byte().permute(1, 2, 0).cpu().numpy()
-        return matched_attention(pixels, hole.cpu().numpy())
 
     def scale_of(self, ctx: JobContext) -> int:
         """The side a known crop is scaled down to: the job's working size (FillRequest.working_size, else
