@@ -330,10 +330,14 @@ def _validate(args: argparse.Namespace) -> int:
     if photos is None:
         raise InputError("give the folder holding the validation photos with --data")
     try:
-        scores = ship.score_state(args.family, state_dir, photos, device=args.device)
+        scored = ship.score_state(args.family, state_dir, photos, device=args.device)
     except FileNotFoundError as exc:
         raise InputError(str(exc)) from exc
+    scores = scored.scores
     job, candidate = next(iter(scores.items()))
+    if len(scored.tried) > 1:
+        sizes = ", ".join(f"{size} px {psnr:.2f} dB" for size, psnr in scored.tried.items())
+        print(f"{args.family} state, {job}: working sizes tried ({sizes}); scored at {scored.working_size} px")
     shipped = ship.shipped_scores(args.family, job)
     verdict = ship.compare(candidate, shipped, job)
     print(
@@ -343,7 +347,7 @@ def _validate(args: argparse.Namespace) -> int:
     shipped_now = False
     if args.ship and verdict.better:
         notes = args.notes.read_text(encoding="utf-8") if args.notes else ""
-        spec = ship.ship(args.family, state_dir, scores, notes)
+        spec = ship.ship(args.family, state_dir, scores, notes, scored.working_size)
         shipped_now = True
         print(f"shipped: models/{spec.file} ({spec.size / 2**20:.1f} MiB), card models/{spec.card}")
     rival = "shipped" if shipped is not None else "the classical fills"

@@ -78,9 +78,10 @@ def test_first_weights_must_beat_the_best_textured_classical_fill(models):
     assert not ship.compare(scores(30, 0, 0.2), None, "holes").better
 
 
-def test_first_weights_are_scored_at_their_training_crop(models):
-    assert ship.working_size_for("deepfillv2", {"settings": {"crop": 128}}) == 128
-    assert ship.working_size_for("deepfillv2") is None
+def test_first_weights_are_scored_at_their_training_crop_and_larger(models):
+    assert ship.working_sizes_for("deepfillv2", {"settings": {"crop": 128}}) == [128, 192, 256]
+    assert ship.working_sizes_for("deepfillv2", {"settings": {"crop": 100}}) == [100, 152, 200]
+    assert ship.working_sizes_for("deepfillv2") == [None]
 
 
 def test_validate_scores_the_state_and_ships_only_when_better(models, state_dir, monkeypatch, capsys):
@@ -90,7 +91,11 @@ def test_validate_scores_the_state_and_ships_only_when_better(models, state_dir,
     monkeypatch.setattr(ship, "FIRST_SHIP_DETAIL", 0.0)
     args = ["train", "deepfillv2", "--resume", "--validate", "--data", str(FIXTURES), "--device", "cpu"]
     assert main([*args, "--ship"]) == 0  # nothing shipped yet, better than the classical fills: it ships
+    out = capsys.readouterr().out
     spec = weights.find_spec("deepfillv2")
+    # first weights: scored at three working sizes, shipped at the one named as scored
+    tried = out.split("working sizes tried (")[1].split(")")[0]
+    assert tried.count(" px ") == 3 and f"scored at {spec.config['working_size']} px" in out
     assert spec is not None and spec.scores["holes"]["images"] == 3
     card = (models / "deepfillv2.md").read_text()
     assert card.count("| 20") >= 1 and "Shipped versions" in card and "Training ledger" in card
