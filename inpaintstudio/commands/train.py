@@ -82,6 +82,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="data-parallel training on N processes of this machine (gloo on the CPU, NCCL on GPUs: one GPU "
         "each); --batch is divided among them. On several machines run under torchrun instead",
     )
+    parser.add_argument(
+        "--ema",
+        type=float,
+        metavar="DECAY",
+        help="keep a moving average of the generator (e.g. 0.999; 0: none), which is then validated, shipped, exported",
+    )
     parser.add_argument("--net", action="append", default=[], metavar="KEY=VALUE", help="network config override")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="loss/recipe option")
     parser.add_argument("--vgg", type=Path, help="a torchvision VGG-16/19 state dict for perceptual features")
@@ -129,9 +135,10 @@ def _settings_from(args: argparse.Namespace) -> dict[str, object]:
         "exclude_lists": [str(e) for e in args.exclude] or None,
         "network": _key_values(args.net) or None,
         "options": _key_values(args.set) or None,
+        "ema": args.ema,
     }
     out: dict[str, object] = {**DEFAULTS}
-    for key in ("steps", "batch_size", "crop", "lr", "exclude_lists", "network", "options", "sample_every"):
+    for key in ("steps", "batch_size", "crop", "lr", "exclude_lists", "network", "options", "sample_every", "ema"):
         if key in recorded:
             out[key] = recorded[key]
     if args.resume and given["options"]:  # --set on a resumed run changes single options, keeps the rest

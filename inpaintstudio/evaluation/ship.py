@@ -21,6 +21,7 @@ from typing import Any
 
 from inpaintstudio import paths
 from inpaintstudio.engine import registry, weights
+from inpaintstudio.training import ema
 from inpaintstudio.training import state as portable
 
 DETAIL_TOLERANCE = 0.01  # measurement noise of the detail ratio on 8 photos
@@ -93,7 +94,7 @@ def score_state(family: str, state_dir: Path, photos: Path, *, device: str = "cp
             weights.store(
                 folder,
                 family,
-                kept.modules["generator"],
+                ema.shipped_generator(kept.modules),
                 input_size=int(kept.info["settings"].get("crop", 0)),
                 licence="candidate",
                 training_data="",
@@ -142,8 +143,11 @@ def compare_first(candidate: dict[str, float], job: str) -> Verdict:
     if worse:
         return Verdict(False, "first weights, not better than the classical fills: " + "; ".join(worse))
     against = f"{rival[0]} ({rival[1]['psnr']:.2f} dB)" if rival else "no recorded classical fill"
-    return Verdict(True, f"first weights, better than {against}: PSNR {candidate['psnr']:.2f}, "
-                   f"L1 {candidate['l1']:.4f}, detail {candidate['detail']:.2f}")
+    return Verdict(
+        True,
+        f"first weights, better than {against}: PSNR {candidate['psnr']:.2f}, "
+        f"L1 {candidate['l1']:.4f}, detail {candidate['detail']:.2f}",
+    )
 
 
 def compare(candidate: dict[str, float], shipped: dict[str, float] | None, job: str = "holes") -> Verdict:
@@ -205,7 +209,7 @@ def ship(
     spec = export_generator(
         kept.info,
         kept.info["network"],
-        kept.modules["generator"],
+        ema.shipped_generator(kept.modules),
         paths.shipped_models_dir(),
         family,
         working_size=working_size,

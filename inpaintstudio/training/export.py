@@ -18,6 +18,7 @@ import torch
 
 from inpaintstudio.atomic import atomic_write
 from inpaintstudio.engine import weights
+from inpaintstudio.training import ema
 from inpaintstudio.training.trainer import training_files
 
 WEIGHTS_LICENCE = (
@@ -40,6 +41,8 @@ def describe_training(info: dict[str, Any]) -> str:
     )
     if s.get("init_from"):
         text += f"; the run started from {Path(s['init_from']).name} (see the card's training table)"
+    if s.get("ema"):
+        text += f"; the weights are the generator's moving average (decay {s['ema']}, training/ema.py)"
     return text
 
 
@@ -68,7 +71,13 @@ def export_run(
     info = _run_info(run_dir)
     state = torch.load(run_dir / "checkpoint.pt", map_location="cpu", weights_only=True)
     return export_generator(
-        info, state["network"], state["modules"]["generator"], models_dir, name, working_size=working_size, notes=notes
+        info,
+        state["network"],
+        ema.shipped_generator(state["modules"]),
+        models_dir,
+        name,
+        working_size=working_size,
+        notes=notes,
     )
 
 

@@ -32,7 +32,7 @@ from torch import nn
 
 from inpaintstudio.atomic import atomic_write
 from inpaintstudio.errors import TrainingDivergedError
-from inpaintstudio.training import distributed
+from inpaintstudio.training import distributed, ema
 from inpaintstudio.training import state as portable
 from inpaintstudio.training.dataset import read_split
 
@@ -60,6 +60,7 @@ class TrainSettings:
     workers: int | None = None  # DataLoader processes; None: none on a CPU, up to 8 on a GPU
     state_dir: str | None = None  # the portable state (training-state/FAMILY): resumed from, kept up to date
     init_from: str | None = None  # shipped weights (safetensors) that a new run's generator starts from
+    ema: float = 0.0  # decay of the generator's moving average (training/ema.py); 0: none kept
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -190,11 +191,18 @@ class Trainer:
         self.seconds = 0.0
         self.samples_seen = 0
         self._stop_signal: int | None = None  # a rank's Ctrl-C or SIGTERM, acted on when the ranks agree
+        self._resumed_average: dict[str, torch.Tensor] | None = None
         if self.world.active:
             self._start_from_main()
             distributed.average_before_each_step(self.recipe.optimizers().values(), self.world)
         else:
             self._resume()
+        # the generator's moving average, kept by the rank that writes (every rank's weights are the same)
+        self.average = (
+            ema.WeightAverage(self.recipe.generator, settings.ema, self._resumed_average)
+            if settings.ema and self.main
+            else None
+        )
         # this piece of training, for its line in the ledger
         self._segment = {
             "date": time.strftime("%Y-%m-%d %H:%M", time.gmtime()),
@@ -258,6 +266,7 @@ class Trainer:
                 group["lr"] = self.settings.lr
         self.step, self.seconds = int(state["step"]), float(state["seconds"])
         self.samples_seen = int(state.get("samples_seen", 0))
+        self._resumed_average = state["modules"].get(ema.KEY)
 
     def _start_from_main(self) -> None:
         """Rank 0 resumes the run; every rank takes its networks, optimiser moments and counters, so all
@@ -306,6 +315,8 @@ class Trainer:
             "modules": {n: m.state_dict() for n, m in self.recipe.modules().items()},
             "optimizers": {n: o.state_dict() for n, o in self.recipe.optimizers().items()},
         }
+        if self.average is not None:
+            state["modules"][ema.KEY] = self.average.state_dict()
         with atomic_write(self.checkpoint_path) as fh:
             torch.save(state, fh)
         info = {
@@ -419,6 +430,8 @@ class Trainer:
                         f"checkpoint of step {last_save} in {self.run_dir} is kept: run again to resume "
                         "from it, with a lower --lr if it happens again"
                     )
+                if self.average is not None:  # after the check: poisoned weights never reach the average
+                    self.average.update(self.recipe.generator)
                 if self.main and self.step % settings.log_every == 0:
                     self._log(log_path, losses, started)
                 if progress is not None:
