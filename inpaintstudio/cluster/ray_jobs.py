@@ -331,7 +331,12 @@ class EvalWorker(FillWorker):
             except (ValueError, InpaintStudioError) as exc:
                 return {"error": _as_seen_by_the_user(str(exc), folder, job["origins"])}
             rows = benchmark.evaluate(
-                cases, self.models, sketch=self.options["sketch"], device=self.device, cache=self.cache, sizes=self.sizes
+                cases,
+                self.models,
+                sketch=self.options["sketch"],
+                device=self.device,
+                cache=self.cache,
+                sizes=self.sizes,
             )
             return {"rows": rows}
 

@@ -110,9 +110,7 @@ def _evaluate(args: argparse.Namespace, models: list[str], extend: bool, sizes: 
             def on_row(row: benchmark.Row) -> None:
                 advance(bar, bar.n + 1, f"{row.model} {row.image}")
 
-            rows = benchmark.evaluate(
-                cases, models, sketch=args.sketch, device=args.device, on_row=on_row, sizes=sizes
-            )
+            rows = benchmark.evaluate(cases, models, sketch=args.sketch, device=args.device, on_row=on_row, sizes=sizes)
         images = len(cases)
     summary = benchmark.summarise(rows)
     benchmark.write_csv(args.out, benchmark.rows_as_dicts(rows))

@@ -114,9 +114,13 @@ def matched_attention(
     hole_g = np.pad(hole, pad, mode="symmetric")
     touched = _patches_touching(hole_g, cell, outside=True)
     in_hole = _patches_touching(hole_g, cell, outside=False)  # near the hole, not the picture's edge
-    near = cv2.dilate(
-        in_hole.reshape(rows, cols).astype(np.uint8), np.ones((2 * MATCH_GAP + 1, 2 * MATCH_GAP + 1), np.uint8)
-    ).reshape(-1).astype(bool)
+    near = (
+        cv2.dilate(
+            in_hole.reshape(rows, cols).astype(np.uint8), np.ones((2 * MATCH_GAP + 1, 2 * MATCH_GAP + 1), np.uint8)
+        )
+        .reshape(-1)
+        .astype(bool)
+    )
     usable = ~touched
     if exclude is not None and exclude.any():
         usable &= ~_patches_touching(np.pad(exclude, pad, mode="symmetric"), cell, outside=False)

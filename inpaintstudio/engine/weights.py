@@ -35,6 +35,7 @@ CARD_SCORES_SECTION = "## Validation scores (what auto chooses by)"
 CARD_LEDGER_SECTION = "## Training ledger"
 CARD_KEPT_SECTION = "## Notes kept from earlier versions"
 
+
 @dataclass(frozen=True)
 class WeightsSpec:
     """What we know about one weights file; the manifest entry, frozen."""

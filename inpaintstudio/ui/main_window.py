@@ -106,7 +106,14 @@ class MainWindow(QMainWindow):
         self.resizeDocks(docks, [320, 320, 320], Qt.Orientation.Horizontal)
         self.fills = FillController(self.current, self.bridge, self.model_panel, self.settings, self.status, self)
         self.compares = CompareController(
-            self.current, self.bridge, self.model_panel, self.settings, self.status, self.compare_view, self.canvas, self
+            self.current,
+            self.bridge,
+            self.model_panel,
+            self.settings,
+            self.status,
+            self.compare_view,
+            self.canvas,
+            self,
         )
         self.recovery = RecoveryController(self.status, self.canvas, self.files, self)
         self.model_manager: ModelManagerDialog | None = None  # made on first use (it imports more)

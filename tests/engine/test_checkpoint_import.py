@@ -290,4 +290,3 @@ def test_an_unguided_import_shows_no_sketch_anywhere(home, monkeypatch):
     assert selection.choose("holes", [registry.get(name), Guided]).model == name
     choice = selection.choose("holes", [registry.get(name), Guided], sketch=True)
     assert choice.model == "guided-rival" and "follow sketch strokes" in choice.reason
-

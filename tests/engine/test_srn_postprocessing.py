@@ -69,6 +69,7 @@ def test_edge_join_removes_the_step_between_the_photos_last_pixels_and_the_band(
     out = blend.edge_join(photo, hole, fill).astype(np.float32)
     assert abs(out[:, 119].mean() - out[:, 120].mean()) < 2.0
     assert np.array_equal(out[~hole], fill[~hole].astype(np.float32))
+
     # the band keeps its own texture, and the correction fades away from the edge
     def grain(a):
         return (a - cv2.blur(a, (5, 5)))[:, 124:156].std()

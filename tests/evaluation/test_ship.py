@@ -131,7 +131,9 @@ def test_shipping_again_keeps_the_hand_written_sections_of_the_card(models, stat
     first = ship.ship("deepfillv2", state_dir, {"holes": scores(15.0, 0.2, 0.3)})
     card = models / first.card
     text = card.read_text()
-    card.write_text(text + "\n## How it was chosen\n\nLooked at side by side: sand is plausible.\n\n### Sizes\n\n192 px.\n")
+    card.write_text(
+        text + "\n## How it was chosen\n\nLooked at side by side: sand is plausible.\n\n### Sizes\n\n192 px.\n"
+    )
     for psnr in (16.0, 17.0):  # twice: kept once, never nested deeper
         ship.ship("deepfillv2", state_dir, {"holes": scores(psnr, 0.1, 0.4)})
     text = card.read_text()
