@@ -3,7 +3,8 @@
 #   scripts/training_session.sh start [FAMILY]   at the start: builds the extra photos if missing, then resumes
 #                                                the committed run in the background (nice 10, one thread)
 #   scripts/training_session.sh commit [FAMILY]  at least every hour: scores the newest state, ships it if
-#                                                better (a better state is not lost to later steps), commits
+#                                                better (a better state is not lost to later steps), commits;
+#                                                a family's first weights only after a look (ship_flag)
 #   scripts/training_session.sh stop [FAMILY]    before stopping: SIGTERM, waits for the checkpoint, scores
 #                                                the state on the validation photos, ships it if better, commits
 # PHOTOS (default ../shared/data/photos) and EXTRA (default scratch/extra-photos) name the photo folders;
@@ -18,6 +19,18 @@ THREADS="${THREADS:-1}"
 BIN=.venv/bin/inpaintstudio
 mkdir -p runs
 pattern="inpaintstudio train $family --resume"
+
+# A better state replaces shipped weights by itself; a family's FIRST weights replace a classical fill as
+# what users get, and scores alone have passed weights that look worse (srn's streaky bands, README): they
+# are shipped by hand after looking at scripts/compare_sheet.py, with the command this prints.
+ship_flag() {
+    if [ -f "models/$family.safetensors" ]; then
+        echo --ship
+    else
+        echo "no $family weights shipped yet: if the rule passes, look at the sheet, then ship with" >&2
+        echo "  $BIN train $family --resume --validate --ship --data $PHOTOS --device cpu" >&2
+    fi
+}
 
 commit_state() {
     git add "training-state/$family"
@@ -41,14 +54,14 @@ start)
     echo "training $family in the background (pid $!), log runs/$family.log"
     ;;
 commit)
-    "$BIN" train "$family" --resume --validate --ship --data "$PHOTOS" --device cpu || echo "validation failed; committing the state anyway"
+    "$BIN" train "$family" --resume --validate $(ship_flag) --data "$PHOTOS" --device cpu || echo "validation failed; committing the state anyway"
     git add models/ 2>/dev/null || true
     commit_state
     ;;
 stop)
     pkill -TERM -f "$pattern" || echo "no training of $family was running"
     for _ in $(seq 1 300); do pgrep -f "$pattern" >/dev/null || break; sleep 1; done
-    "$BIN" train "$family" --resume --validate --ship --data "$PHOTOS" --device cpu
+    "$BIN" train "$family" --resume --validate $(ship_flag) --data "$PHOTOS" --device cpu
     git add models/ 2>/dev/null || true
     commit_state
     ;;
