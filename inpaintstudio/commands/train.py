@@ -365,7 +365,7 @@ def _validate(args: argparse.Namespace) -> int:
             "val_psnr": f"{candidate['psnr']:.2f}",
             "val_l1": f"{candidate['l1']:.4f}",
             "val_detail": f"{candidate['detail']:.2f}",
-            "note": f"{job}: {note}",
+            "note": f"{job}: {note}" + (f" (at {scored.working_size} px)" if scored.working_size else ""),
         },
     )
     return 0

@@ -100,13 +100,16 @@ def test_validate_scores_the_state_and_ships_only_when_better(models, state_dir,
     card = (models / "deepfillv2.md").read_text()
     assert card.count("| 20") >= 1 and "Shipped versions" in card and "Training ledger" in card
     row = portable.read_ledger(state_dir)[-1]
-    assert row["note"] == "holes: shipped" and float(row["val_psnr"]) > 0
+    assert row["note"] == f"holes: shipped (at {spec.config['working_size']} px)" and float(row["val_psnr"]) > 0
     # the same state again is not better than itself: nothing changes
     sha = spec.sha256
     assert main([*args, "--ship"]) == 0
     assert "not better than the shipped weights" in capsys.readouterr().out
     assert weights.find_spec("deepfillv2").sha256 == sha
-    assert portable.read_ledger(state_dir)[-1]["note"] == "holes: not better than shipped"
+    assert (
+        portable.read_ledger(state_dir)[-1]["note"]
+        == f"holes: not better than shipped (at {spec.config['working_size']} px)"
+    )
 
 
 def test_ship_keeps_every_shipped_version_in_the_card(models, state_dir):
@@ -124,7 +127,7 @@ def test_first_state_below_the_classical_fills_is_not_shipped(models, state_dir,
     assert main(args) == 0
     assert "first weights, not better than the classical fills" in capsys.readouterr().out
     assert weights.find_spec("deepfillv2") is None and not (models / "deepfillv2.md").exists()
-    assert portable.read_ledger(state_dir)[-1]["note"] == "holes: not better than the classical fills"
+    assert portable.read_ledger(state_dir)[-1]["note"].startswith("holes: not better than the classical fills (at ")
 
 
 def test_shipping_again_keeps_the_hand_written_sections_of_the_card(models, state_dir):
