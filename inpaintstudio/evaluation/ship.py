@@ -80,18 +80,17 @@ def score_state(family: str, state_dir: Path, photos: Path, *, device: str = "cp
         raise FileNotFoundError(f"{state_dir} holds no training state")
     job = job_of(family)
     shipped_dir = paths.shipped_models_dir()
-    best: Scored | None = None
-    tried: dict[int, float] = {}
-    for size in working_sizes_for(family, kept.info):
-        config = dict(kept.info["network"])
-        if size:
-            config["working_size"] = size
-        with tempfile.TemporaryDirectory() as tmp:
-            folder = Path(tmp)
-            for name in ("validation.txt", "holdout.txt"):
-                if (shipped_dir / name).is_file():
-                    (folder / name).write_bytes((shipped_dir / name).read_bytes())
-            weights.store(
+    measured: list[tuple[int | None, dict[str, float]]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        for name in ("validation.txt", "holdout.txt"):
+            if (shipped_dir / name).is_file():
+                (folder / name).write_bytes((shipped_dir / name).read_bytes())
+        for size in working_sizes_for(family, kept.info):
+            config = dict(kept.info["network"])
+            if size:
+                config["working_size"] = size
+            weights.store(  # replaces the previous size's entry under the same name
                 folder,
                 family,
                 ema.shipped_generator(kept.modules),
@@ -103,13 +102,9 @@ def score_state(family: str, state_dir: Path, photos: Path, *, device: str = "cp
                 config=config,
             )
             with _models_folder(folder):
-                scores = validate.score(job, photos, [family], device=device)[family]
-        if size:
-            tried[size] = float(scores["psnr"])
-        if best is None or scores["psnr"] > best.scores[job]["psnr"]:
-            best = Scored({job: scores}, size, tried)
-    assert best is not None
-    return best
+                measured.append((size, validate.score(job, photos, [family], device=device)[family]))
+    size, scores = max(measured, key=lambda m: m[1]["psnr"])  # the first of equals, as before
+    return Scored({job: scores}, size, {s: float(m["psnr"]) for s, m in measured if s})
 
 
 @dataclass(frozen=True)
