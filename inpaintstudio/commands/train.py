@@ -88,6 +88,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         metavar="DECAY",
         help="keep a moving average of the generator (e.g. 0.999; 0: none), which is then validated, shipped, exported",
     )
+    parser.add_argument(
+        "--precision",
+        choices=("auto", "bf16", "float32"),
+        default="auto",
+        help="bf16: mixed precision; auto (default): bf16 on a GPU and on a CPU with native bfloat16 (AVX-512 BF16, AMX)",
+    )
     parser.add_argument("--net", action="append", default=[], metavar="KEY=VALUE", help="network config override")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="loss/recipe option")
     parser.add_argument("--vgg", type=Path, help="a torchvision VGG-16/19 state dict for perceptual features")
@@ -198,6 +204,7 @@ def _prepare(args: argparse.Namespace, processes: int) -> TrainSettings:
         threads=args.threads,
         vgg=str(args.vgg) if args.vgg else None,
         init_from=str(args.init_from) if args.init_from else None,
+        precision=args.precision,
         **chosen,
     )
     for folder in args.data:  # checked before the run folder is made and the networks are built

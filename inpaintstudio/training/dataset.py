@@ -77,6 +77,8 @@ class ImageFolderDataset(Dataset):
         seed: int = 0,
         epoch_length: int | None = None,
         cache_bytes: int = 2 * 1024**3,
+        rotate: float = 0.0,
+        colour: float = 0.0,
     ) -> None:
         if mode not in ("inpaint", "outpaint"):
             raise ValueError(f"mode must be 'inpaint' or 'outpaint', got {mode!r}")
@@ -84,6 +86,8 @@ class ImageFolderDataset(Dataset):
             raise ValueError(f"scales must be positive, got {scales}")
         if epoch_length is not None and epoch_length <= 0:
             raise ValueError(f"epoch_length must be positive, got {epoch_length}")
+        if not 0 <= rotate <= 45 or not 0 <= colour < 1:
+            raise ValueError(f"rotate must be in [0, 45] degrees and colour in [0, 1), got {rotate}, {colour}")
         self.size = int(size)
         self.scales = tuple(float(s) for s in scales)
         self.mode = mode
@@ -92,8 +96,10 @@ class ImageFolderDataset(Dataset):
         self.epoch = 0
         self.epoch_length = epoch_length
         self.cache_bytes = int(cache_bytes)
+        self.rotate = float(rotate)
+        self.colour = float(colour)
         # Largest short side any crop can ask for; the cache never needs more resolution than this.
-        self._max_short = math.ceil(self.size / min(self.scales))
+        self._max_short = math.ceil(_turned_side(self.size, self.rotate) / min(self.scales))
         self._cache: dict[int, np.ndarray] = {}
         self._cached_bytes = 0
         self._bad: set[int] = set()
@@ -160,20 +166,34 @@ class ImageFolderDataset(Dataset):
         raise RuntimeError("none of the dataset images can be decoded")
 
     def _random_crop(self, image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        """Resize so the short side is U(size / max(scales), size / min(scales)) (>= size), crop, flip."""
+        """Resize so the short side is U(size / max(scales), size / min(scales)) (>= size), crop, flip.
+
+        With ``rotate`` the crop is turned by U(-rotate, rotate) degrees (cut from a larger square, so no
+        corner is padding); with ``colour`` its brightness, contrast and saturation are each scaled by
+        U(1 - colour, 1 + colour). Both are off by default, and then draw nothing from ``rng``: the samples
+        of a run started without them stay what they were.
+        """
         size = self.size
+        angle = float(rng.uniform(-self.rotate, self.rotate)) if self.rotate > 0 else 0.0
+        side = _turned_side(size, angle)
         height, width = image.shape[:2]
-        short = max(float(size), rng.uniform(size / max(self.scales), size / min(self.scales)))
+        short = max(float(side), rng.uniform(side / max(self.scales), side / min(self.scales)))
         factor = short / min(height, width)
-        new_h, new_w = max(size, round(height * factor)), max(size, round(width * factor))
+        new_h, new_w = max(side, round(height * factor)), max(side, round(width * factor))
         if (new_h, new_w) != (height, width):
             interp = cv2.INTER_AREA if factor < 1.0 else cv2.INTER_CUBIC
             image = cv2.resize(image, (new_w, new_h), interpolation=interp)
-        top = int(rng.integers(0, new_h - size, endpoint=True))
-        left = int(rng.integers(0, new_w - size, endpoint=True))
-        crop = image[top : top + size, left : left + size]
+        top = int(rng.integers(0, new_h - side, endpoint=True))
+        left = int(rng.integers(0, new_w - side, endpoint=True))
+        crop = image[top : top + side, left : left + side]
+        if angle:
+            turn = cv2.getRotationMatrix2D(((side - 1) / 2, (side - 1) / 2), angle, 1.0)
+            turn[:, 2] -= (side - size) / 2  # centre the size x size window on the square's centre
+            crop = cv2.warpAffine(crop, turn, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
         if rng.random() < 0.5:
             crop = crop[:, ::-1]
+        if self.colour > 0:
+            crop = _jitter_colour(crop, rng.uniform(1 - self.colour, 1 + self.colour, size=3))
         return np.ascontiguousarray(crop)
 
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
@@ -197,6 +217,23 @@ class ImageFolderDataset(Dataset):
         sample["mask"] = torch.from_numpy(mask.astype(np.float32))[None]
         sample["sketch"] = torch.from_numpy(sketch.astype(np.float32))[None]
         return sample
+
+
+def _turned_side(size: int, degrees: float) -> int:
+    """The side of the square that holds a size x size square turned by ``degrees`` (its corners included)."""
+    turn = math.radians(abs(degrees))
+    return math.ceil(size * (math.cos(turn) + math.sin(turn)) - 1e-9)
+
+
+def _jitter_colour(crop: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """Brightness, contrast, saturation scaled by ``scale`` (3 factors), in that order, kept in 0..255."""
+    luma = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+    rgb = crop.astype(np.float32) * scale[0]
+    mean = float((rgb @ luma).mean())
+    rgb = (rgb - mean) * scale[1] + mean
+    grey = (rgb @ luma)[..., None]
+    rgb = grey + (rgb - grey) * scale[2]
+    return np.clip(rgb + 0.5, 0, 255).astype(np.uint8)
 
 
 def _name_hash(name: str, seed: int) -> str:

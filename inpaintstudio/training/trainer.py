@@ -34,7 +34,7 @@ from inpaintstudio.atomic import atomic_write
 from inpaintstudio.errors import TrainingDivergedError
 from inpaintstudio.training import distributed, ema
 from inpaintstudio.training import state as portable
-from inpaintstudio.training.dataset import read_split
+from inpaintstudio.training.dataset import ImageFolderDataset, read_split
 
 
 @dataclass
@@ -61,9 +61,38 @@ class TrainSettings:
     state_dir: str | None = None  # the portable state (training-state/FAMILY): resumed from, kept up to date
     init_from: str | None = None  # shipped weights (safetensors) that a new run's generator starts from
     ema: float = 0.0  # decay of the generator's moving average (training/ema.py); 0: none kept
+    precision: str = "auto"  # "bf16" (mixed), "float32", or "auto": bf16 where the chip computes it natively
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
+
+
+PRECISIONS = ("auto", "bf16", "float32")
+
+
+def mixed_precision(precision: str, device: torch.device) -> bool:
+    """Whether the networks run in bfloat16 under autocast (weights, optimiser state and losses stay float32).
+
+    "auto" chooses it on a GPU and on a CPU that computes bfloat16 natively (AVX-512 BF16 or AMX): there
+    oneDNN's bfloat16 convolutions made a deepfillv2 step 1.55 times faster on the 2-core build machine
+    (README, "Training"). A CPU without them would emulate bfloat16, slower than float32.
+    """
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    if precision != "auto":
+        return precision == "bf16"
+    if device.type == "cuda":
+        return True
+    if device.type != "cpu":
+        return False
+    native = (getattr(torch.cpu, name, None) for name in ("_is_avx512_bf16_supported", "_is_amx_tile_supported"))
+    return any(check is not None and check() for check in native)
+
+
+# Augmentation every recipe takes as options (`train --set rotate=5 --set colour=0.1`): the largest turn of a
+# crop in degrees, and how far brightness, contrast and saturation are scaled (ImageFolderDataset). Off
+# unless set: see the README's measurement before turning them on.
+AUGMENTATION: dict[str, float] = {"rotate": 0.0, "colour": 0.0}
 
 
 class Recipe(ABC):
@@ -71,14 +100,15 @@ class Recipe(ABC):
 
     family: str  # the registered inpainter it trains
     default_network: dict[str, Any]  # set by register_recipe: the inpainter's default_config
-    default_options: dict[str, Any]
+    default_options: dict[str, Any]  # each recipe's own; "scales" (of the photo a crop is cut from) in all
+    uses_sketch = False  # whether the crops come with sketch strokes
 
     def __init__(self, settings: TrainSettings, device: torch.device) -> None:
         self.settings = settings
         self.device = device
         self.network_config = {**self.default_network, **settings.network}
-        self.options = {**self.default_options, **settings.options}
-        self.amp = device.type == "cuda"
+        self.options = {**AUGMENTATION, **self.default_options, **settings.options}
+        self.amp = mixed_precision(settings.precision, device)
 
     # networks and optimisers to checkpoint, by name; "generator" is what gets exported
     @abstractmethod
@@ -87,8 +117,17 @@ class Recipe(ABC):
     @abstractmethod
     def optimizers(self) -> dict[str, torch.optim.Optimizer]: ...
 
-    @abstractmethod
-    def dataset(self, files: list[Path]) -> torch.utils.data.Dataset: ...
+    def dataset(self, files: list[Path]) -> torch.utils.data.Dataset:
+        """Random crops of the training photos, augmented as the options say."""
+        return ImageFolderDataset(
+            files,
+            self.settings.crop,
+            scales=tuple(self.options["scales"]),
+            with_sketch=self.uses_sketch,
+            seed=self.settings.seed,
+            rotate=float(self.options["rotate"]),
+            colour=float(self.options["colour"]),
+        )
 
     @abstractmethod
     def step(self, batch: dict[str, torch.Tensor], step: int) -> dict[str, float]:
@@ -103,7 +142,7 @@ class Recipe(ABC):
         return self.modules()["generator"]
 
     def autocast(self):  # noqa: ANN201 - a context manager
-        return torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=self.amp)
+        return torch.autocast(device_type=self.device.type, dtype=torch.bfloat16, enabled=self.amp)
 
 
 class TrainingStopped(Exception):  # noqa: N818 - a stop request, not an error
@@ -132,8 +171,8 @@ def _fmt_losses(losses: dict[str, float]) -> str:
     return ", ".join(f"{k} {v:.4g}" for k, v in losses.items())
 
 
-def _hardware(device: torch.device, world: distributed.World = distributed.SINGLE) -> str:
-    label = portable.hardware_label(device)
+def _hardware(device: torch.device, world: distributed.World = distributed.SINGLE, *, bf16: bool = False) -> str:
+    label = portable.hardware_label(device) + (", bf16" if bf16 else "")
     return f"{world.size} processes, each {label}" if world.active else label
 
 
@@ -326,7 +365,7 @@ class Trainer:
             "step": self.step,
             "seconds": round(self.seconds, 1),
             "samples_seen": self.samples_seen,
-            "hardware": _hardware(self.device, self.world),
+            "hardware": _hardware(self.device, self.world, bf16=self.recipe.amp),
             "torch": torch.__version__,
         }
         with atomic_write(self.run_dir / "run.json", "w") as fh:

@@ -174,3 +174,60 @@ def test_split_file_roundtrip(tmp_path: Path) -> None:
     assert path.read_text() == "a.png\nb.jpg\n"
     path.write_text("# held out\na.png\n\nb.jpg\n")
     assert read_split(path) == ["a.png", "b.jpg"]
+
+
+def _orientation(image: torch.Tensor) -> float:
+    """Dominant direction of the gradients (degrees from horizontal), from the structure tensor."""
+    grey = image.mean(dim=0).numpy().astype(np.float64)
+    gy, gx = np.gradient(grey)
+    return float(np.degrees(0.5 * np.arctan2(2 * (gx * gy).sum(), (gx * gx).sum() - (gy * gy).sum())))
+
+
+def test_rotation_turns_crops_by_up_to_the_limit(tmp_path: Path) -> None:
+    xx = np.arange(400)[None, :].repeat(400, axis=0)
+    Image.fromarray(((xx // 25 % 2) * 255).astype(np.uint8)).convert("RGB").save(tmp_path / "stripes.png")
+    straight = _dataset(tmp_path, scales=(1.0,), epoch_length=12)
+    assert all(abs(_orientation(straight[i]["image"])) < 1 for i in range(12))
+    turned = _dataset(tmp_path, scales=(1.0,), epoch_length=12, rotate=20)
+    angles = [abs(_orientation(turned[i]["image"])) for i in range(12)]
+    assert max(angles) > 5 and max(angles) < 24  # the stripes, resized, measure a little steeper
+
+
+def test_a_turned_window_lies_inside_the_square_it_is_cut_from() -> None:
+    from inpaintstudio.training.dataset import _turned_side
+
+    for degrees in (0.0, 3.0, 17.5, 30.0, 45.0, -12.0):
+        side = _turned_side(SIZE, degrees)
+        turn = np.radians(degrees)
+        corners = np.array([[-1, -1], [-1, 1], [1, -1], [1, 1]]) * SIZE / 2
+        rotated = corners @ np.array([[np.cos(turn), -np.sin(turn)], [np.sin(turn), np.cos(turn)]])
+        assert np.abs(rotated).max() <= side / 2 + 1e-9
+        assert side <= np.abs(rotated).max() * 2 + 1  # and no larger than needed
+    assert _turned_side(SIZE, 0) == SIZE
+
+
+def test_colour_jitter_varies_each_crop_and_keeps_grey_photos_grey(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    texture = rng.integers(-20, 21, (200, 200, 1))
+    Image.fromarray((np.array([150, 110, 70]) + texture).clip(0, 255).astype(np.uint8)).save(tmp_path / "warm.png")
+    plain = _dataset(tmp_path, scales=(1.0,), epoch_length=8)
+    assert np.ptp([plain[i]["image"].mean().item() for i in range(8)]) < 0.02
+    jittered = _dataset(tmp_path, scales=(1.0,), epoch_length=8, colour=0.3)
+    items = [jittered[i]["image"] for i in range(8)]
+    assert np.ptp([x.mean().item() for x in items]) > 0.1  # brightness
+    assert np.ptp([x.std().item() for x in items]) > 0.01  # contrast and saturation
+    assert all(x.min() >= -1 and x.max() <= 1 for x in items)
+
+    grey = tmp_path / "grey"
+    grey.mkdir()
+    Image.fromarray((120 + texture[..., 0]).astype(np.uint8)).convert("RGB").save(grey / "grey.png")
+    for i in range(8):
+        image = _dataset(grey, scales=(1.0,), epoch_length=8, colour=0.3)[i]["image"]
+        assert (image.max(dim=0).values - image.min(dim=0).values).max() <= 1.5 / 127.5
+
+
+def test_augmentation_limits_are_checked(image_dir: Path) -> None:
+    with pytest.raises(ValueError, match="rotate"):
+        _dataset(image_dir, rotate=60)
+    with pytest.raises(ValueError, match="colour"):
+        _dataset(image_dir, colour=1.5)

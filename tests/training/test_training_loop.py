@@ -170,3 +170,38 @@ def test_the_train_command_reports_divergence_on_one_line(tmp_path, photos, monk
     code = main(["train", "deepfillv2", "--data", str(photos), "--run", str(tmp_path / "r"), "--crop", "64"])
     err = capsys.readouterr().err
     assert code == 1 and "non-finite at step 7" in err and "Traceback" not in err and "internal" not in err
+
+
+@pytest.mark.parametrize("family", ["deepfillv2", "csa", "srn"])
+def test_every_family_trains_in_bf16_with_float32_weights(tmp_path, photos, family):
+    options = {"d_width": 8, "gan_start": 0, "finetune_start": 0}
+    settings = tiny(family, photos, tmp_path / "run", options=options, precision="bf16")
+    trainer = Trainer(settings, recipe_class(family))
+    assert trainer.recipe.amp
+    assert trainer.train() == 2
+    assert all(
+        v.dtype == torch.float32 for v in trainer.recipe.generator.state_dict().values() if v.is_floating_point()
+    )
+    losses = (tmp_path / "run" / "log.csv").read_text().splitlines()[-1].split(",")[2:]
+    assert losses and all(np.isfinite(float(x)) for x in losses)
+    assert "bf16" in json.loads((tmp_path / "run" / "run.json").read_text())["hardware"]
+
+
+def test_precision_choice():
+    from inpaintstudio.training.trainer import mixed_precision
+
+    cpu = torch.device("cpu")
+    assert mixed_precision("bf16", cpu) and not mixed_precision("float32", cpu)
+    assert mixed_precision("auto", torch.device("cuda"))
+    assert mixed_precision("auto", cpu) == bool(getattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)())
+    with pytest.raises(ValueError, match="precision"):
+        mixed_precision("fp8", cpu)
+
+
+def test_augmentation_options_reach_the_crops(tmp_path, photos):
+    settings = tiny("deepfillv2", photos, tmp_path / "run", options={"rotate": 5, "colour": 0.1})
+    recipe = recipe_class("deepfillv2")(settings, torch.device("cpu"))
+    crops = recipe.dataset(sorted(photos.glob("*.jpg")))
+    assert (crops.rotate, crops.colour, crops.with_sketch) == (5.0, 0.1, True)
+    plain = recipe_class("srn")(tiny("srn", photos, tmp_path / "r2"), torch.device("cpu")).dataset([photos / "p0.jpg"])
+    assert (plain.rotate, plain.colour, plain.with_sketch) == (0.0, 0.0, False)

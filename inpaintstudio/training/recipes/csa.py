@@ -25,7 +25,6 @@ import torch.nn.functional as F
 from torch import nn
 
 from inpaintstudio.networks.csa import FeatureDiscriminator, PatchDiscriminator, build_csa
-from inpaintstudio.training.dataset import ImageFolderDataset
 from inpaintstudio.training.features import SequentialTaps, VGGFeatures
 from inpaintstudio.training.losses import ra_lsgan_d_loss, ra_lsgan_g_loss
 from inpaintstudio.training.recipes import register_recipe
@@ -79,11 +78,6 @@ class CSARecipe(Recipe):
 
     def optimizers(self) -> dict[str, torch.optim.Optimizer]:
         return {"generator": self.opt_g, "discriminator": self.opt_d}
-
-    def dataset(self, files: list[Path]) -> ImageFolderDataset:
-        return ImageFolderDataset(
-            files, self.settings.crop, scales=tuple(self.options["scales"]), with_sketch=False, seed=self.settings.seed
-        )
 
     def step(self, batch: dict[str, torch.Tensor], step: int) -> dict[str, float]:
         x, m = batch["image"], batch["mask"]

@@ -14,14 +14,12 @@ Sketches are the ground truth's Canny edges inside the hole with random dropout 
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
 from inpaintstudio.networks.deepfill import SNPatchGANDiscriminator, build_deepfill
-from inpaintstudio.training.dataset import ImageFolderDataset
 from inpaintstudio.training.losses import hinge_d_loss, hinge_g_loss
 from inpaintstudio.training.recipes import register_recipe
 from inpaintstudio.training.trainer import Recipe, TrainSettings
@@ -42,8 +40,8 @@ class DeepFillRecipe(Recipe):
     def __init__(self, settings: TrainSettings, device: torch.device) -> None:
         super().__init__(settings, device)
         self.G = build_deepfill(self.network_config).to(device)
-        self.sketch = int(self.network_config["in_channels"]) == 6
-        self.D = SNPatchGANDiscriminator(5 if self.sketch else 4, int(self.options["d_width"])).to(device)
+        self.uses_sketch = int(self.network_config["in_channels"]) == 6
+        self.D = SNPatchGANDiscriminator(5 if self.uses_sketch else 4, int(self.options["d_width"])).to(device)
         betas = (0.5, 0.999)
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=settings.lr, betas=betas)
         self.opt_d = torch.optim.Adam(self.D.parameters(), lr=settings.lr, betas=betas)
@@ -54,23 +52,14 @@ class DeepFillRecipe(Recipe):
     def optimizers(self) -> dict[str, torch.optim.Optimizer]:
         return {"generator": self.opt_g, "discriminator": self.opt_d}
 
-    def dataset(self, files: list[Path]) -> ImageFolderDataset:
-        return ImageFolderDataset(
-            files,
-            self.settings.crop,
-            scales=tuple(self.options["scales"]),
-            with_sketch=self.sketch,
-            seed=self.settings.seed,
-        )
-
     def _d_input(self, image: torch.Tensor, mask: torch.Tensor, sketch: torch.Tensor) -> torch.Tensor:
-        parts = [image, mask] + ([sketch] if self.sketch else [])
+        parts = [image, mask] + ([sketch] if self.uses_sketch else [])
         return torch.cat(parts, dim=1)
 
     def step(self, batch: dict[str, torch.Tensor], step: int) -> dict[str, float]:
         x, m, s = batch["image"], batch["mask"], batch["sketch"]
         with self.autocast():
-            coarse, refined = self.G(x, m, s if self.sketch else None)
+            coarse, refined = self.G(x, m, s if self.uses_sketch else None)
         completed = refined * m + x * (1 - m)
         gan = self.options["gan_weight"] > 0 and step >= int(self.options["gan_start"])
         losses: dict[str, float] = {}
@@ -101,7 +90,7 @@ class DeepFillRecipe(Recipe):
 
     def sample(self, batch: dict[str, torch.Tensor]) -> list[torch.Tensor]:
         x, m, s = batch["image"], batch["mask"], batch["sketch"]
-        _, refined = self.G(x, m, s if self.sketch else None)
+        _, refined = self.G(x, m, s if self.uses_sketch else None)
         shown = x * (1 - m) + m  # the hole in white
         shown = torch.where(s.bool().expand_as(shown), torch.tensor(-1.0, device=x.device), shown)  # strokes black
         return [shown, refined.float() * m + x * (1 - m), x]

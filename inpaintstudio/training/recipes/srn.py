@@ -22,7 +22,6 @@ import torch
 from torch import nn
 
 from inpaintstudio.networks.srn import SRNContextCritic, SRNGlobalCritic, build_srn
-from inpaintstudio.training.dataset import ImageFolderDataset
 from inpaintstudio.training.features import SequentialTaps, VGGFeatures
 from inpaintstudio.training.losses import id_mrf_loss, rsv_confidence, wgan_gp_penalty
 from inpaintstudio.training.recipes import register_recipe
@@ -70,11 +69,6 @@ class SRNRecipe(Recipe):
 
     def optimizers(self) -> dict[str, torch.optim.Optimizer]:
         return {"generator": self.opt_g, "critic": self.opt_d}
-
-    def dataset(self, files: list[Path]) -> ImageFolderDataset:
-        return ImageFolderDataset(
-            files, self.settings.crop, scales=tuple(self.options["scales"]), with_sketch=False, seed=self.settings.seed
-        )
 
     def _layout(self, size: int) -> tuple[int, int, int, int]:
         """Known crop (h, w) and its random position on the canvas."""
