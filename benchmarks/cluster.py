@@ -92,10 +92,11 @@ def batch_rates(device: str) -> Table:
     return table
 
 
-def _train(photos: Path, run: Path, device: str, nproc: int, threads: int) -> subprocess.Popen:
+def _train(photos: Path, run: Path, device: str, nproc: int, threads: int, precision: str = "auto") -> subprocess.Popen:
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     args = ["train", "deepfillv2", "--data", str(photos), "--run", str(run), "--steps", str(TRAIN_STEPS)]
     args += ["--crop", "128", "--batch", "8", "--device", device, "--nproc", str(nproc), "--threads", str(threads)]
+    args += ["--precision", precision]
     return subprocess.Popen([sys.executable, "-m", "inpaintstudio", *args], env=env, stderr=subprocess.PIPE, text=True)
 
 
@@ -131,6 +132,15 @@ def _allreduce_rank(floats: int, out: str) -> int:
     return 0
 
 
+def _bf16(device: str) -> bool:
+    import torch
+
+    from inpaintstudio.engine.device import resolve_device
+    from inpaintstudio.training.trainer import mixed_precision
+
+    return mixed_precision("auto", torch.device(resolve_device(device)))
+
+
 def training_rates(device: str) -> Table:
     import torch
 
@@ -153,10 +163,12 @@ def training_rates(device: str) -> Table:
             Image.fromarray(synthetic_photo(480, 640, seed=i)).save(photos / f"t{i}.jpg", quality=92)
         (one,) = _steps_per_second((_train(photos, root / "a", device, 1, 1), root / "a"))
         (all_cores,) = _steps_per_second((_train(photos, root / "b", device, 1, cores), root / "b"))
+        (float32,) = _steps_per_second((_train(photos, root / "f", device, 1, cores, "float32"), root / "f"))
         (two,) = _steps_per_second((_train(photos, root / "c", device, 2, max(1, cores // 2)), root / "c"))
         apart = _steps_per_second(*[(_train(photos, root / f"d{i}", device, 1, 1), root / f"d{i}") for i in (0, 1)])
         table.add("--nproc 1", 1, one, one * 8, 1.0)
         table.add("--nproc 1", cores, all_cores, all_cores * 8, all_cores / one)
+        table.add("--nproc 1 --precision float32", cores, float32, float32 * 8, float32 / one)
         table.add("--nproc 2", max(1, cores // 2), two, two * 8, two / one)
         table.add(
             "two separate --nproc 1 runs at once (what the machine can give)",
@@ -175,6 +187,10 @@ def training_rates(device: str) -> Table:
         f"processes with all_reduce: {allreduce * 1000:.0f} ms between 2 processes here (gloo); a ring all_reduce "
         "sends and receives about twice that many bytes per process, so between machines 1 Gbit/s adds about "
         f"{2 * floats * 4 * 8 / 1e9:.1f} s per step, 10 Gbit/s a tenth of that"
+    )
+    table.notes.append(
+        f"every row but the float32 one at --precision auto: bfloat16 here {'' if _bf16(device) else 'not '}"
+        "(train --precision, README 'Augmentation and precision')"
     )
     table.notes.append(
         f"{cores} logical cores; --nproc gives each process cores / N threads unless --threads says otherwise"
