@@ -152,6 +152,7 @@ def _settings(family: str, photos: Path, batch: int, crop: int, lr: float, minut
         threads=2 if smoke else None,
         state_dir=str(state),
         ema=float(recorded.get("ema") or 0.0),  # a run that keeps a moving average goes on keeping it
+        prior=dict(recorded.get("prior") or {}),  # and the training its starting weights had
     )
 
 

@@ -119,6 +119,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 # what a run uses when neither the command line nor a resumed state says otherwise
 DEFAULTS = {"steps": 20000, "batch_size": 8, "crop": 128, "lr": 1e-4}
+# the settings a resumed run takes from its state unless given again ("prior": never given, only kept)
+RECORDED = ("steps", "batch_size", "crop", "lr", "exclude_lists", "network", "options", "sample_every", "ema", "prior")
 
 
 def _settings_from(args: argparse.Namespace) -> dict[str, object]:
@@ -144,7 +146,7 @@ def _settings_from(args: argparse.Namespace) -> dict[str, object]:
         "ema": args.ema,
     }
     out: dict[str, object] = {**DEFAULTS}
-    for key in ("steps", "batch_size", "crop", "lr", "exclude_lists", "network", "options", "sample_every", "ema"):
+    for key in RECORDED:
         if key in recorded:
             out[key] = recorded[key]
     if args.resume and given["options"]:  # --set on a resumed run changes single options, keeps the rest
@@ -355,13 +357,13 @@ def _validate(args: argparse.Namespace) -> int:
     shipped = ship.shipped_scores(args.family, job)
     verdict = ship.compare(candidate, shipped, job)
     print(
-        f"{args.family} state, {job}: PSNR {candidate['psnr']:.2f} dB, L1 {candidate['l1']:.4f}, detail "
+        f"{args.family} state at step {scored.state.step}, {job}: PSNR {candidate['psnr']:.2f} dB, L1 {candidate['l1']:.4f}, detail "
         f"{candidate['detail']:.2f} on {candidate['images']} validation cases; {verdict.reason}"
     )
     shipped_now = False
     if args.ship and verdict.better:
         notes = args.notes.read_text(encoding="utf-8") if args.notes else ""
-        spec = ship.ship(args.family, state_dir, scores, notes, scored.working_size)
+        spec = ship.ship(args.family, state_dir, scores, notes, scored.working_size, kept=scored.state)
         shipped_now = True
         print(f"shipped: models/{spec.file} ({spec.size / 2**20:.1f} MiB), card models/{spec.card}")
     rival = "shipped" if shipped is not None else "the classical fills"

@@ -15,7 +15,7 @@ import contextlib
 import os
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +68,9 @@ class Scored:
     scores: dict[str, dict[str, float]]  # {job: the validation scores}
     working_size: int | None  # the working size they were measured at (the one the weights ship with)
     tried: dict[int, float]  # {working size: PSNR} for every size scored
+    # the state as it was read and scored: a run still training rewrites its state every checkpoint, and
+    # what ships must be what was scored
+    state: portable.PortableState = field(repr=False, compare=False)
 
 
 def score_state(family: str, state_dir: Path, photos: Path, *, device: str = "cpu") -> Scored:
@@ -104,7 +107,7 @@ def score_state(family: str, state_dir: Path, photos: Path, *, device: str = "cp
             with _models_folder(folder):
                 measured.append((size, validate.score(job, photos, [family], device=device)[family]))
     size, scores = max(measured, key=lambda m: m[1]["psnr"])  # the first of equals, as before
-    return Scored({job: scores}, size, {s: float(m["psnr"]) for s, m in measured if s})
+    return Scored({job: scores}, size, {s: float(m["psnr"]) for s, m in measured if s}, kept)
 
 
 @dataclass(frozen=True)
@@ -191,13 +194,19 @@ def ledger_summary(state_dir: Path) -> str:
 
 
 def ship(
-    family: str, state_dir: Path, scores: dict[str, Any], notes: str = "", working_size: int | None = None
+    family: str,
+    state_dir: Path,
+    scores: dict[str, Any],
+    notes: str = "",
+    working_size: int | None = None,
+    kept: portable.PortableState | None = None,
 ) -> weights.WeightsSpec:
     """Export the state's generator as the shipped weights, at ``working_size`` (the size it was scored
-    at, :attr:`Scored.working_size`)."""
+    at, :attr:`Scored.working_size`); ``kept``: the state that was scored (:attr:`Scored.state`), else the
+    one in ``state_dir`` now."""
     from inpaintstudio.training.export import export_generator
 
-    kept = portable.read(state_dir)
+    kept = kept or portable.read(state_dir)
     text = (notes.strip() + "\n\n" if notes.strip() else "") + ledger_summary(state_dir)
     from inpaintstudio.evaluation.validate import write_card_scores
 

@@ -39,11 +39,27 @@ def describe_training(info: dict[str, Any]) -> str:
         f"{info['step']} steps of batch {s['batch_size']} ({info['samples_seen']} crops of {s['crop']} px), "
         f"{hours:.1f} h on {info['hardware']}, Adam lr {s['lr']}; options {json.dumps(info['options'])}"
     )
-    if s.get("init_from"):
+    prior = s.get("prior") or {}
+    if prior:
+        text += (
+            f"; the run started from {prior['weights']}, trained {prior['steps']} steps ({prior['crops']} crops, "
+            f"{prior['hours']:.1f} h) before it: in all {total_steps(info):,} steps, {total_crops(info):,} crops, "
+            f"{hours + prior['hours']:.1f} h"
+        )
+    elif s.get("init_from"):
         text += f"; the run started from {Path(s['init_from']).name} (see the card's training table)"
     if s.get("ema"):
         text += f"; the weights are the generator's moving average (decay {s['ema']}, training/ema.py)"
     return text
+
+
+def total_crops(info: dict[str, Any]) -> int:
+    """Crops the generator has seen: this run's and those of the weights it started from."""
+    return int(info["samples_seen"]) + int((info["settings"].get("prior") or {}).get("crops", 0))
+
+
+def total_steps(info: dict[str, Any]) -> int:
+    return int(info["step"]) + int((info["settings"].get("prior") or {}).get("steps", 0))
 
 
 def write_training_data(models_dir: Path, files: list[Path]) -> int:
@@ -126,7 +142,7 @@ def export_generator(
     if job is not None:
         s = scores[job]
         history.append(
-            f"| {time.strftime('%Y-%m-%d')} | {info['step']} | {info['samples_seen']:,} | {job} | "
+            f"| {time.strftime('%Y-%m-%d')} | {total_steps(info)} | {total_crops(info):,} | {job} | "
             f"{s['psnr']:.2f} | {s['l1']:.4f} | {s['detail']:.2f} | `{spec.sha256[:12]}` |"
         )
     _write_card(models_dir / spec.card, spec, info, notes, history)

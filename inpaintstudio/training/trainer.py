@@ -62,6 +62,9 @@ class TrainSettings:
     init_from: str | None = None  # shipped weights (safetensors) that a new run's generator starts from
     ema: float = 0.0  # decay of the generator's moving average (training/ema.py); 0: none kept
     precision: str = "auto"  # "bf16" (mixed), "float32", or "auto": bf16 where the chip computes it natively
+    # what init_from's weights had been trained for before this run (steps, crops, hours, weights), so the
+    # shipped weights can say how many crops they have seen in all; recorded when the run starts
+    prior: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -342,6 +345,8 @@ class Trainer:
 
         tensors = load_tensors(path, floating_only=True)
         self.recipe.generator.load_state_dict({k: v.float() for k, v in tensors.items()})
+        if not self.settings.prior:
+            self.settings.prior = prior_training(path)
 
     def save_checkpoint(self, final: bool = True) -> None:
         state = {
@@ -523,3 +528,23 @@ class Trainer:
         for module in self.recipe.modules().values():
             module.train()
         save_samples(rows, self.run_dir / "samples" / f"step_{self.step:07d}.png")
+
+
+def prior_training(path: Path) -> dict[str, Any]:
+    """The training shipped weights had (from their manifest entry beside them): steps, crops and hours,
+    counting what their own starting weights had; empty when the manifest does not say."""
+    import re
+
+    from inpaintstudio.engine.weights import read_manifest
+
+    spec = next((s for s in read_manifest(path.parent) if s.file == path.name), None)
+    text = spec.training if spec else ""
+    run = re.match(r"(\d+) steps of batch \d+ \((\d+) crops", text)
+    hours = re.search(r"([\d.]+) h on", text)
+    if not run:
+        return {}
+    steps, crops, spent = int(run[1]), int(run[2]), float(hours[1]) if hours else 0.0
+    total = re.search(r"in all ([\d,]+) steps, ([\d,]+) crops, ([\d.]+) h", text)
+    if total:  # the weights' own run had started from earlier weights
+        steps, crops, spent = int(total[1].replace(",", "")), int(total[2].replace(",", "")), float(total[3])
+    return {"steps": steps, "crops": crops, "hours": spent, "weights": f"{path.name} ({spec.sha256[:12]})"}

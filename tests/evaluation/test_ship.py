@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from inpaintstudio.cli import main
@@ -145,3 +146,21 @@ def test_shipping_again_keeps_the_hand_written_sections_of_the_card(models, stat
     assert "#### Sizes" in text and "##### Sizes" not in text
     assert text.count("## Training ledger") == 1 and text.count("## Validation scores") == 1
     assert "| 15.00 |" in text and "| 16.00 |" in text and "| 17.00 |" in text
+
+
+def test_what_ships_is_the_state_that_was_scored_even_if_training_wrote_a_newer_one(models, state_dir, monkeypatch):
+    classical(models, "holes", telea=(1.0, 0.99, 0.0))
+    monkeypatch.setattr(ship, "FIRST_SHIP_DETAIL", 0.0)
+    scored = ship.score_state("deepfillv2", state_dir, FIXTURES)
+    assert scored.state.step == 1
+    # the run, still training, writes its next checkpoint before the validation ships
+    settings = TrainSettings(**{**scored.state.info["settings"], "steps": 2})
+    Trainer(settings, recipe_class("deepfillv2")).train()
+    newer = portable.read(state_dir)
+    assert newer.step == 2
+    spec = ship.ship("deepfillv2", state_dir, scored.scores, working_size=scored.working_size, kept=scored.state)
+    assert spec.training.startswith("1 steps of batch 1")
+    shipped = weights.load_tensors(spec.path, floating_only=True)
+    scored_g, newer_g = scored.state.modules["generator"], newer.modules["generator"]
+    assert any(not torch.equal(scored_g[k], newer_g[k]) for k in shipped)
+    assert all(torch.equal(shipped[k], scored_g[k]) for k in shipped)

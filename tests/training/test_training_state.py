@@ -12,7 +12,7 @@ from inpaintstudio.cli import main
 from inpaintstudio.engine import weights
 from inpaintstudio.training import ema
 from inpaintstudio.training import state as portable
-from inpaintstudio.training.export import export_run
+from inpaintstudio.training.export import export_generator, export_run
 from inpaintstudio.training.recipes import recipe_class
 from inpaintstudio.training.trainer import Trainer, TrainSettings
 
@@ -196,3 +196,47 @@ def test_the_average_can_be_turned_on_when_resuming(tmp_path, photos, monkeypatc
     # recorded: a later resume keeps averaging without being told again
     assert main([*args[:-4], "--steps", "4", "--threads", "1"]) == 0
     assert portable.read_info(state_dir)["settings"]["ema"] == 0.9
+
+
+def test_weights_trained_on_from_shipped_weights_count_every_crop_they_have_seen(tmp_path, photos, monkeypatch):
+    """A run started from shipped weights records their training; its export counts both, and so on."""
+    first = Trainer(settings(photos, tmp_path / "a", tmp_path / "sa"), recipe_class("deepfillv2"))
+    first.train()  # 2 steps of batch 2: 4 crops
+    models = tmp_path / "models"
+    export_run(tmp_path / "a", models, "deepfillv2")
+    second = Trainer(
+        settings(photos, tmp_path / "b", tmp_path / "sb", steps=3, init_from=str(models / "deepfillv2.safetensors")),
+        recipe_class("deepfillv2"),
+    )
+    assert {k: second.settings.prior[k] for k in ("steps", "crops")} == {"steps": 2, "crops": 4}
+    second.train()  # 3 more steps: 6 crops
+    # resumed from its portable state with the command (a new machine): the prior comes with the settings
+    monkeypatch.chdir(tmp_path)
+    code = main(["train", "deepfillv2", "--resume", "--state", "sb", "--data", str(photos), "--steps", "4"])
+    assert code == 0
+    info = portable.read_info(tmp_path / "sb")
+    assert info["step"] == 4 and info["settings"]["prior"]["crops"] == 4
+    later = tmp_path / "later"
+    weights_spec = export_run(tmp_path / "b", later, "deepfillv2")  # the run folder's own checkpoint: step 3
+    assert "in all 5 steps, 10 crops" in weights_spec.training
+    kept = portable.read(tmp_path / "sb")  # step 4, shipped with scores: the card's version row counts all
+    scores = {"holes": {"psnr": 18.0, "l1": 0.09, "detail": 0.6, "images": 24}}
+    export_generator(
+        kept.info, kept.info["network"], kept.modules["generator"], tmp_path / "m2", "deepfillv2", scores=scores
+    )
+    assert "| 6 | 12 | holes | 18.00 |" in (tmp_path / "m2" / "deepfillv2.md").read_text()
+    third = Trainer(
+        settings(photos, tmp_path / "c", tmp_path / "sc", init_from=str(later / "deepfillv2.safetensors")),
+        recipe_class("deepfillv2"),
+    )
+    assert {k: third.settings.prior[k] for k in ("steps", "crops")} == {"steps": 5, "crops": 10}
+
+
+def test_weights_without_a_manifest_entry_record_no_prior(tmp_path, photos):
+    from safetensors.torch import save_file
+
+    source = Trainer(settings(photos, tmp_path / "a", tmp_path / "sa"), recipe_class("deepfillv2"))
+    loose = tmp_path / "loose.safetensors"
+    save_file({k: v.half().contiguous() for k, v in source.recipe.generator.state_dict().items()}, str(loose))
+    fresh = Trainer(settings(photos, tmp_path / "b", tmp_path / "sb", init_from=str(loose)), recipe_class("deepfillv2"))
+    assert fresh.settings.prior == {}
