@@ -77,7 +77,7 @@ def mixed_precision(precision: str, device: torch.device) -> bool:
     """Whether the networks run in bfloat16 under autocast (weights, optimiser state and losses stay float32).
 
     "auto" chooses it on a GPU and on a CPU that computes bfloat16 natively (AVX-512 BF16 or AMX): there
-    oneDNN's bfloat16 convolutions made a deepfillv2 step 1.55 times faster on the 2-core build machine
+    oneDNN's bfloat16 convolutions made a deepfillv2 step 1.4 times faster on the 2-core build machine
     (README, "Training"). A CPU without them would emulate bfloat16, slower than float32.
     """
     if precision not in PRECISIONS:
