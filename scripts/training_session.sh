@@ -1,21 +1,21 @@
 #!/usr/bin/env bash
 # Training alongside a working session (README, "Training"). From the repository root:
 #   scripts/training_session.sh start [FAMILY]   at the start: builds the extra photos if missing, then resumes
-#                                                the committed run in the background (nice 10, one thread)
+#                                                the committed run in the background (nice 10, THREADS threads)
 #   scripts/training_session.sh commit [FAMILY]  at least every hour: scores the newest state, ships it if
 #                                                better (a better state is not lost to later steps), commits;
 #                                                a family's first weights only after a look (ship_flag)
 #   scripts/training_session.sh stop [FAMILY]    before stopping: SIGTERM, waits for the checkpoint, scores
 #                                                the state on the validation photos, ships it if better, commits
 # PHOTOS (default ../shared/data/photos) and EXTRA (default scratch/extra-photos) name the photo folders;
-# THREADS (default 1) the CPU threads it may use.
+# THREADS (default 2) the CPU threads it may use: at nice 10 it yields to the session's own work.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what="${1:?start, commit or stop}"
 family="${2:-deepfillv2}"
 PHOTOS="${PHOTOS:-../shared/data/photos}"
 EXTRA="${EXTRA:-scratch/extra-photos}"
-THREADS="${THREADS:-1}"
+THREADS="${THREADS:-2}"
 BIN=.venv/bin/inpaintstudio
 mkdir -p runs
 pattern="inpaintstudio train $family --resume"
