@@ -26,6 +26,7 @@ from inpaintstudio.training.sketch import synthetic_sketch
 __all__ = [
     "IMAGE_EXTENSIONS",
     "ImageFolderDataset",
+    "check_augmentation",
     "list_image_files",
     "read_split",
     "split_holdout",
@@ -86,8 +87,7 @@ class ImageFolderDataset(Dataset):
             raise ValueError(f"scales must be positive, got {scales}")
         if epoch_length is not None and epoch_length <= 0:
             raise ValueError(f"epoch_length must be positive, got {epoch_length}")
-        if not 0 <= rotate <= 45 or not 0 <= colour < 1:
-            raise ValueError(f"rotate must be in [0, 45] degrees and colour in [0, 1), got {rotate}, {colour}")
+        check_augmentation(rotate, colour)
         self.size = int(size)
         self.scales = tuple(float(s) for s in scales)
         self.mode = mode
@@ -217,6 +217,14 @@ class ImageFolderDataset(Dataset):
         sample["mask"] = torch.from_numpy(mask.astype(np.float32))[None]
         sample["sketch"] = torch.from_numpy(sketch.astype(np.float32))[None]
         return sample
+
+
+def check_augmentation(rotate: float, colour: float) -> None:
+    """ValueError unless the crops' turn (degrees) and colour jitter are within what they are made for."""
+    if not 0 <= rotate <= 45:
+        raise ValueError(f"rotate must be between 0 and 45 degrees, got {rotate}")
+    if not 0 <= colour < 1:
+        raise ValueError(f"colour must be at least 0 and below 1, got {colour}")
 
 
 def _turned_side(size: int, degrees: float) -> int:

@@ -34,7 +34,7 @@ from inpaintstudio.atomic import atomic_write
 from inpaintstudio.errors import TrainingDivergedError
 from inpaintstudio.training import distributed, ema
 from inpaintstudio.training import state as portable
-from inpaintstudio.training.dataset import ImageFolderDataset, read_split
+from inpaintstudio.training.dataset import ImageFolderDataset, check_augmentation, read_split
 
 
 @dataclass
@@ -111,6 +111,7 @@ class Recipe(ABC):
         self.device = device
         self.network_config = {**self.default_network, **settings.network}
         self.options = {**AUGMENTATION, **self.default_options, **settings.options}
+        check_augmentation(float(self.options["rotate"]), float(self.options["colour"]))  # before any step
         self.amp = mixed_precision(settings.precision, device)
 
     # networks and optimisers to checkpoint, by name; "generator" is what gets exported

@@ -205,3 +205,11 @@ def test_augmentation_options_reach_the_crops(tmp_path, photos):
     assert (crops.rotate, crops.colour, crops.with_sketch) == (5.0, 0.1, True)
     plain = recipe_class("srn")(tiny("srn", photos, tmp_path / "r2"), torch.device("cpu")).dataset([photos / "p0.jpg"])
     assert (plain.rotate, plain.colour, plain.with_sketch) == (0.0, 0.0, False)
+
+
+def test_an_augmentation_out_of_range_is_a_one_line_error(capsys, tmp_path, photos):
+    args = ["train", "deepfillv2", "--data", str(photos), "--run", str(tmp_path / "r"), "--steps", "1"]
+    assert main([*args, "--set", "rotate=60"]) == 1
+    assert "rotate must be between 0 and 45 degrees, got 60" in capsys.readouterr().err
+    assert main([*args, "--set", "colour=1.5"]) == 1
+    assert "colour must be at least 0 and below 1" in capsys.readouterr().err
