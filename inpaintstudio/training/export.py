@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -60,6 +61,23 @@ def total_crops(info: dict[str, Any]) -> int:
 
 def total_steps(info: dict[str, Any]) -> int:
     return int(info["step"]) + int((info["settings"].get("prior") or {}).get("steps", 0))
+
+
+def prior_training(path: Path) -> dict[str, Any]:
+    """The training shipped weights had (from their manifest entry beside them): steps, crops and hours,
+    counting what their own starting weights had (the "in all" that :func:`describe_training` writes);
+    empty when the manifest does not say."""
+    spec = next((s for s in weights.read_manifest(path.parent) if s.file == path.name), None)
+    text = spec.training if spec else ""
+    run = re.match(r"(\d+) steps of batch \d+ \((\d+) crops", text)
+    hours = re.search(r"([\d.]+) h on", text)
+    if not run:
+        return {}
+    steps, crops, spent = int(run[1]), int(run[2]), float(hours[1]) if hours else 0.0
+    total = re.search(r"in all ([\d,]+) steps, ([\d,]+) crops, ([\d.]+) h", text)
+    if total:  # the weights' own run had started from earlier weights
+        steps, crops, spent = int(total[1].replace(",", "")), int(total[2].replace(",", "")), float(total[3])
+    return {"steps": steps, "crops": crops, "hours": spent, "weights": f"{path.name} ({spec.sha256[:12]})"}
 
 
 def write_training_data(models_dir: Path, files: list[Path]) -> int:

@@ -347,6 +347,8 @@ class Trainer:
         tensors = load_tensors(path, floating_only=True)
         self.recipe.generator.load_state_dict({k: v.float() for k, v in tensors.items()})
         if not self.settings.prior:
+            from inpaintstudio.training.export import prior_training  # export builds on this module
+
             self.settings.prior = prior_training(path)
 
     def save_checkpoint(self, final: bool = True) -> None:
@@ -529,23 +531,3 @@ class Trainer:
         for module in self.recipe.modules().values():
             module.train()
         save_samples(rows, self.run_dir / "samples" / f"step_{self.step:07d}.png")
-
-
-def prior_training(path: Path) -> dict[str, Any]:
-    """The training shipped weights had (from their manifest entry beside them): steps, crops and hours,
-    counting what their own starting weights had; empty when the manifest does not say."""
-    import re
-
-    from inpaintstudio.engine.weights import read_manifest
-
-    spec = next((s for s in read_manifest(path.parent) if s.file == path.name), None)
-    text = spec.training if spec else ""
-    run = re.match(r"(\d+) steps of batch \d+ \((\d+) crops", text)
-    hours = re.search(r"([\d.]+) h on", text)
-    if not run:
-        return {}
-    steps, crops, spent = int(run[1]), int(run[2]), float(hours[1]) if hours else 0.0
-    total = re.search(r"in all ([\d,]+) steps, ([\d,]+) crops, ([\d.]+) h", text)
-    if total:  # the weights' own run had started from earlier weights
-        steps, crops, spent = int(total[1].replace(",", "")), int(total[2].replace(",", "")), float(total[3])
-    return {"steps": steps, "crops": crops, "hours": spent, "weights": f"{path.name} ({spec.sha256[:12]})"}
