@@ -90,7 +90,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--precision",
-        choices=("auto", "bf16", "float32"),
+        choices=("auto", "bf16", "float32"),  # trainer.PRECISIONS, not imported: it would load torch at start-up
         default="auto",
         help="bf16: mixed precision; auto (default): bf16 on a GPU and on a CPU with native bfloat16 (AVX-512 BF16, AMX)",
     )

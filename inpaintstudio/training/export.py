@@ -40,7 +40,7 @@ def describe_training(info: dict[str, Any]) -> str:
         f"{info['step']} steps of batch {s['batch_size']} ({info['samples_seen']} crops of {s['crop']} px), "
         f"{hours:.1f} h on {info['hardware']}, Adam lr {s['lr']}; options {json.dumps(info['options'])}"
     )
-    prior = s.get("prior") or {}
+    prior = _prior(info)
     if prior:
         text += (
             f"; the run started from {prior['weights']}, trained {prior['steps']} steps ({prior['crops']} crops, "
@@ -54,13 +54,19 @@ def describe_training(info: dict[str, Any]) -> str:
     return text
 
 
+def _prior(info: dict[str, Any]) -> dict[str, Any]:
+    """What the weights a run started from had been trained for (TrainSettings.prior; empty if nothing)."""
+    return info["settings"].get("prior") or {}
+
+
 def total_crops(info: dict[str, Any]) -> int:
     """Crops the generator has seen: this run's and those of the weights it started from."""
-    return int(info["samples_seen"]) + int((info["settings"].get("prior") or {}).get("crops", 0))
+    return int(info["samples_seen"]) + int(_prior(info).get("crops", 0))
 
 
 def total_steps(info: dict[str, Any]) -> int:
-    return int(info["step"]) + int((info["settings"].get("prior") or {}).get("steps", 0))
+    """Steps the generator has been trained for, the starting weights' included."""
+    return int(info["step"]) + int(_prior(info).get("steps", 0))
 
 
 def prior_training(path: Path) -> dict[str, Any]:
