@@ -66,6 +66,7 @@ def finish(
         strength=strength,
         band=band,
         exclude=exclude,
+        keep_energy=detail.KEEP_ENERGY,
     )
     if join and at_edge:
         restored = blend.edge_join(crop, hole, restored)
