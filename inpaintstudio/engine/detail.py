@@ -1,6 +1,6 @@
 """Full-resolution detail for learned fills: contextual residual aggregation (Yi et al., CVPR 2020).
 
-A network fills a crop at its working size (192 px for the shipped DeepFill v2), and the result is scaled
+A network fills a crop at its working size (320 px for the shipped DeepFill v2), and the result is scaled
 up to the crop, so a large hole comes back as a blur however good the network is. CRA puts the missing
 high frequencies back: the residual of the known region (the crop minus its copy scaled down to the
 working size and up again) is what the working size cannot hold; each hole cell receives the residual of
@@ -37,7 +37,8 @@ import numpy as np
 # energy (each place given back the energy its averaged sources had) at 1.0 / 1.25 / 1.3 / 1.35 / 1.5:
 # 18.23 / 0.57, 18.12 / 0.68, 18.10 / 0.71, 18.08 / 0.73, 18.00 / 0.80: 0.05 dB more at equal detail
 # (held-out photos: 17.70 / 0.80 at 2.25 without, 17.85 / 0.77 at 1.3 with). 1.3 is the least strength
-# that reaches 0.7. csa at 1.3 with: 16.81 / 0.79 (2.25 without: 16.80 / 0.78).
+# that reaches 0.7. csa at 1.3 with: 16.81 / 0.79 (2.25 without: 16.80 / 0.78). A model whose working
+# size leaves less to restore sets its own (``detail_strength``: DeepFill v2 at 320 px).
 STRENGTH = 1.3
 BAND = 1
 KEEP_ENERGY = True

@@ -47,7 +47,7 @@ def finish(
             restored = blend.edge_join(crop, hole, restored)
         else:
             restored = blend.seamless(crop, hole, restored, exclude=exclude)
-    strength, band = detail.STRENGTH, detail.BAND
+    strength, band = getattr(model, "detail_strength", detail.STRENGTH), detail.BAND  # tied to the working size
     if attention is None and add_detail and getattr(model, "matched_detail", False):
         strength, band = detail.MATCH_STRENGTH, detail.MATCH_BAND
         sw, sh = prepared.scaled_size
