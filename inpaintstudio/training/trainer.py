@@ -343,12 +343,11 @@ class Trainer:
 
     def _init_generator(self, path: Path) -> None:
         from inpaintstudio.engine.weights import load_tensors
+        from inpaintstudio.training.provenance import prior_training
 
         tensors = load_tensors(path, floating_only=True)
         self.recipe.generator.load_state_dict({k: v.float() for k, v in tensors.items()})
         if not self.settings.prior:
-            from inpaintstudio.training.export import prior_training  # export builds on this module
-
             self.settings.prior = prior_training(path)
 
     def save_checkpoint(self, final: bool = True) -> None:
