@@ -39,7 +39,10 @@ def _forward_call(name: str, net: object, size: int, device: str, dtype: object 
     if name.startswith("srn"):
         h = size // 2
         known = image[..., :h, :h]
-        return lambda: net(known, int(rng.integers(0, h // 4)) * 4, 0)
+        r1, r2 = net.expand  # where the known crop may sit: any multiple of 4 the canvas leaves room for
+        return lambda: net(
+            known, int(rng.integers(0, h * (r1 - 1) // 4 + 1)) * 4, int(rng.integers(0, h * (r2 - 1) // 4 + 1)) * 4
+        )
     if name.startswith("csa") and size % 256:
         return None
     return lambda: net(image, hole)

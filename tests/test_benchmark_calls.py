@@ -20,3 +20,16 @@ def test_a_network_call_runs_in_the_app_precision_and_counts_its_flops(dtype):
     out = out[-1] if isinstance(out, (tuple, list)) else out
     assert out.dtype == dtype and torch.isfinite(out).all()
     assert flops > 1e8
+
+
+@pytest.mark.parametrize("expand", [(1, 2), (2, 1), (2, 2)])
+def test_the_srn_call_places_its_known_crop_where_the_canvas_has_room(expand):
+    """Q1b crashed once srn's layout became the paper's scenes one (full height known): the crop's row
+    offset must come from the network's own expansion."""
+    from inpaintstudio.networks.srn import SRNGenerator
+
+    net = SRNGenerator(cnum=8, expand=expand)
+    call = _forward_call("srn", net, 64, "cpu")
+    for _ in range(5):  # several random offsets
+        out = call()
+        assert out.shape[-2:] == (32 * expand[0], 32 * expand[1])
